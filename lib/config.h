@@ -1,0 +1,68 @@
+/* config - mailcti.conf, one GKeyFile shared by every program.
+ *
+ * Every setting has a compiled-in default, so an empty file is a valid
+ * configuration.  Unknown groups or keys are an error at start-up (tier 2),
+ * naming the group, key and line.  The struct is read-only after load.
+ */
+#ifndef MAILCTI_CONFIG_H
+#define MAILCTI_CONFIG_H
+
+#include <glib.h>
+
+typedef enum {
+	CTI_SESSION_ECMA354,       /* StartApplicationSession / Reset / Stop */
+	CTI_SESSION_SYSTEM_STATUS, /* SystemStatus + SystemRegister heartbeats */
+} CtiSessionStyle;
+
+typedef struct {
+	char *path;                /* the file it came from, NULL for defaults */
+
+	/* [milter] */
+	char *milter_socket;       /* socket=  libmilter spec, "unix:/run/mailcti/milter.sock" */
+	gsize max_request_size;    /* max_request_size= bytes of the x-cti part, 65536 */
+	gsize max_message_size;    /* max_message_size= bytes, 52428800 */
+	char *tmp_dir;             /* tmp_dir= where the milter spools a candidate mail, "/var/spool/mailcti/tmp" */
+	char *milter_user;         /* user= drop root to this user after binding, "postfix"; "" keeps the current user */
+	int ctid_timeout_ms;       /* ctid_timeout_ms= how long to wait for ctid's durable ack, 10000 */
+
+	/* [ctid] */
+	char *ctid_socket;         /* socket= control/submission socket, "/run/mailcti/ctid.sock" */
+	char *retrieval_socket;    /* retrieval_socket= for the Dovecot plugin, "/run/mailcti/retrieval.sock" */
+	char *socket_group;        /* socket_group= group allowed on socket (the milter's), "postfix"; "" = leave */
+	char *retrieval_group;     /* retrieval_group= the mail users' group for retrieval_socket, "mail"; "" = leave */
+	char *ctid_user;           /* user= drop root to this user after binding, ""= keep */
+	char *notify_from;         /* notify_from= From: of notifications, "mailcti@<hostname>" */
+	char *spool_dir;           /* spool_dir= "/var/spool/mailcti" */
+	char *jobs_db;             /* jobs_db= "/var/lib/mailcti/jobs.db" */
+	char *media_dir;           /* media_dir= "/var/spool/mailcti/media" */
+	char *sendmail;            /* sendmail= command line, "/usr/sbin/sendmail" */
+	char *hostname;            /* hostname= used in Message-IDs and texts, g_get_host_name() */
+	int default_monitor_time;  /* default_monitor_time= seconds, 120 */
+	int user_trigger_expiry;   /* user_trigger_expiry= seconds a Trigger: user job waits, 604800 */
+
+	/* [pbx] */
+	char *pbx_host;            /* host= "127.0.0.1" */
+	int pbx_port;              /* port= 8800 */
+	CtiSessionStyle session_style; /* session= ecma354 | system-status */
+	char *protocol_version;    /* protocol= namespace URI requested/emitted (ed3 default) */
+	char *application_id;      /* application_id= "mailcti" */
+	char *pbx_user;            /* user= vendor login, optional */
+	char *pbx_password;        /* password= */
+	int session_duration;      /* session_duration= seconds, 300 */
+	int reconnect_min_ms;      /* reconnect_min_ms= 100 */
+	int reconnect_max_ms;      /* reconnect_max_ms= 5000 */
+
+	/* [routing] */
+	char *routes_db;           /* db= "/var/lib/mailcti/routes.db" */
+} CtiConfig;
+
+/* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */
+CtiConfig *config_load(const char *path, GError **error);
+/* config_free - free; NULL is a no-op */
+void config_free(CtiConfig *config);
+/* config_dump - "group.key = value" lines of the effective settings, like postconf -n */
+char *config_dump(const CtiConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtiConfig, config_free)
+
+#endif
