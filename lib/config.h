@@ -54,6 +54,10 @@ typedef struct {
 
 	/* [routing] */
 	char *routes_db;           /* db= "/var/lib/mailcti/routes.db" */
+	char *gateway_name;        /* gateway_name= this gateway's name in X-CTI-Hop traces, "" = hostname */
+	int max_hops;              /* max_hops= X-CTI-Hop traces a request may carry, 8 */
+	char *default_route;       /* default_route= no route found: "local" (execute here) | "refuse" */
+	char *international_prefix; /* international_prefix= digits a leading '+' stands for, "" = keep '+' */
 } CtiConfig;
 
 /* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */

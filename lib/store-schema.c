@@ -1,0 +1,60 @@
+/* store-schema - the job store's schema migrations, embedded in the library.
+ *
+ * The source of truth is schema/jobs-NNN.sql; each text below mirrors one file
+ * byte for byte (t/check_store.c compares them), so a change is made in the .sql
+ * file and copied here.  store_open() applies those newer than PRAGMA
+ * user_version, each in its own transaction.  Static data only: nothing fails.
+ */
+#include "store.h"
+
+static const CtiStoreMigration store_migrations[] = {
+    {1, "jobs-001.sql",
+     "-- jobs-001: the job store of ctid (lib/store.c).  One row per accepted request;\n"
+     "-- its message is the spool file <spool_dir>/<id>.eml.  Times are unix seconds,\n"
+     "-- attempt times unix milliseconds.  Applied once; PRAGMA user_version = 1 after.\n"
+     "CREATE TABLE jobs (\n"
+     "\tid          TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32 AND id NOT GLOB "
+     "'*[^0-9a-f]*'),\n"
+     "\tstate       TEXT NOT NULL CHECK (state IN ('queued', 'waiting-user', 'running', "
+     "'retry-wait',\n"
+     "\t                                           'success', 'failed', 'timeout', 'cancelled', "
+     "'refused', 'expired')),\n"
+     "\trequest     TEXT NOT NULL,\n"
+     "\tsender      TEXT NOT NULL,\n"
+     "\trecipient   TEXT NOT NULL,\n"
+     "\tauth_authen TEXT,\n"
+     "\tclient_addr TEXT,\n"
+     "\tqueue_id    TEXT,\n"
+     "\tmessage_id  TEXT,\n"
+     "\tmailbox     TEXT,\n"
+     "\tcreated     INTEGER NOT NULL,\n"
+     "\tdue_at      INTEGER NOT NULL DEFAULT 0,\n"
+     "\tdeadline    INTEGER NOT NULL DEFAULT 0,\n"
+     "\tattempts    INTEGER NOT NULL DEFAULT 0,\n"
+     "\treason      TEXT,\n"
+     "\tfinished    INTEGER NOT NULL DEFAULT 0,\n"
+     "\tnotified    INTEGER NOT NULL DEFAULT 0 CHECK (notified IN (0, 1))\n"
+     ");\n"
+     "\n"
+     "CREATE INDEX jobs_state_due ON jobs (state, due_at);\n"
+     "CREATE INDEX jobs_created ON jobs (created);\n"
+     "CREATE INDEX jobs_sender ON jobs (sender, created);\n"
+     "\n"
+     "CREATE TABLE attempts (\n"
+     "\tjob_id  TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,\n"
+     "\tnumber  INTEGER NOT NULL CHECK (number >= 1),\n"
+     "\tstarted INTEGER NOT NULL,\n"
+     "\tended   INTEGER NOT NULL DEFAULT 0,\n"
+     "\toutcome TEXT,\n"
+     "\tcause   TEXT,\n"
+     "\tcall_id TEXT,\n"
+     "\tPRIMARY KEY (job_id, number)\n"
+     ");\n"},
+};
+
+/* store_schema_migrations - the embedded migrations in version order; *N_OUT their count */
+const CtiStoreMigration *store_schema_migrations(gsize *n_out)
+{
+	*n_out = G_N_ELEMENTS(store_migrations);
+	return store_migrations;
+}

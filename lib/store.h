@@ -107,6 +107,19 @@ int job_state_from_name(const char *name);
 /* job_state_is_terminal */
 gboolean job_state_is_terminal(CtiJobState state);
 
+/* store_job_id_valid - TRUE if ID is CTI_JOB_ID_LEN lower-case hex chars (safe in a path) */
+gboolean store_job_id_valid(const char *id);
+
+/* One schema migration: schema/jobs-NNN.sql, embedded by store-schema.c. */
+typedef struct {
+	int version;               /* NNN; PRAGMA user_version after it is applied */
+	const char *name;          /* "jobs-001.sql" */
+	const char *sql;           /* the file's text */
+} CtiStoreMigration;
+/* store_schema_migrations - the embedded migrations in version order; *N_OUT their count */
+const CtiStoreMigration *store_schema_migrations(gsize *n_out);
+
+/* job_free - free a job; NULL is a no-op */
 void job_free(CtiJob *job);
 void attempt_free(CtiAttempt *attempt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtiJob, job_free)

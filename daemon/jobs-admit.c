@@ -1,0 +1,218 @@
+/* jobs-admit - how jobs enter ctid and how a user trigger fires them.
+ *
+ * SUBMIT: the request text is parsed again (ctid trusts no header it did not
+ * write), the job row and the message are made durable by store_submit(),
+ * and only then is the job adopted and scheduled; the caller answers OK only
+ * when jobs_submit() returned TRUE.  A SUBMIT repeating a Job-Id we already
+ * hold is answered OK again (the milter may retry after a timeout).
+ * RETRIEVED: only the job's mailbox owner (full address or its local part,
+ * case-insensitively) fires a WAITING_USER job; firing twice is harmless.
+ * Errors: CTI_STORE_ERROR_TEMP = try again later; anything else is permanent.
+ */
+#include <string.h>
+
+#include "jobs-private.h"
+#include "log.h"
+
+static gboolean valid_job_id(const char *id)
+{
+	if (strlen(id) != CTI_JOB_ID_LEN)
+		return FALSE;
+	for (const char *p = id; *p; p++)
+		if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean reject(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean reject(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, text);
+	return FALSE;
+}
+
+static char *opt(const CtiIpcFrame *frame, const char *name)
+{
+	const char *v = ipc_frame_get(frame, name);
+
+	return v != NULL && v[0] != '\0' ? g_strdup(v) : NULL;
+}
+
+/* job_from_frame - a new job for the fields of FRAME and the parsed REQ (transfer full) */
+static CtiJob *job_from_frame(CtidJobs *jobs, const CtiIpcFrame *frame, const CtiRequest *req)
+{
+	CtiJob *job = g_new0(CtiJob, 1);
+	gint64 now = jobs_now();
+
+	job->id = opt(frame, "Job-Id");
+	if (job->id == NULL)
+		job->id = store_new_job_id();
+	job->request = request_format(req);
+	job->sender = g_strdup(ipc_frame_get(frame, "Sender"));
+	job->recipient = g_strdup(ipc_frame_get(frame, "Recipient"));
+	job->auth_authen = opt(frame, "Auth-Authen");
+	job->client_addr = opt(frame, "Client-Addr");
+	job->queue_id = opt(frame, "Queue-Id");
+	job->message_id = opt(frame, "Message-Id");
+	job->mailbox = opt(frame, "Mailbox");
+	if (job->mailbox == NULL && req->trigger == CTI_TRIGGER_USER)
+		job->mailbox = g_strdup(req->mailbox ? req->mailbox : job->recipient);
+	job->created = now;
+	job->due_at = MAX(now, req->not_before);
+	if (req->trigger == CTI_TRIGGER_USER) {
+		job->state = CTI_JOB_WAITING_USER;
+		job->deadline = now + jobs->config->user_trigger_expiry;
+	} else {
+		job->state = CTI_JOB_QUEUED;
+		job->deadline = req->not_after;
+	}
+	return job;
+}
+
+static gboolean check_submit(CtidJobs *jobs, const CtiIpcFrame *frame, CtiRequest **req_out,
+                             GError **error)
+{
+	const char *text = ipc_frame_get(frame, "Request");
+	const char *job_id = ipc_frame_get(frame, "Job-Id");
+	g_autoptr(GError) perr = NULL;
+
+	if (text == NULL)
+		return reject(error, "%s", "SUBMIT without Request");
+	if (ipc_frame_get(frame, "Sender") == NULL || ipc_frame_get(frame, "Recipient") == NULL)
+		return reject(error, "%s", "SUBMIT without Sender or Recipient");
+	if (frame->body == NULL || g_bytes_get_size(frame->body) == 0)
+		return reject(error, "%s", "SUBMIT without the message");
+	if (job_id != NULL && job_id[0] != '\0' && !valid_job_id(job_id))
+		return reject(error, "Job-Id '%s' is not 32 lower-case hex digits", job_id);
+	*req_out = request_parse(text, strlen(text), &perr);
+	if (*req_out == NULL)
+		return reject(error, "request: %s", perr->message);
+	return TRUE;
+}
+
+/* jobs_submit - a SUBMIT frame made durable; TRUE + job id */
+gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error)
+{
+	g_autoptr(CtiRequest) req = NULL;
+	g_autoptr(CtiJob) job = NULL;
+	const char *given = ipc_frame_get(frame, "Job-Id");
+	gsize len;
+	const void *body;
+	LiveJob *lj;
+
+	if (!check_submit(jobs, frame, &req, error))
+		return FALSE;
+	if (given != NULL && given[0] != '\0') {
+		g_autoptr(CtiJob) known = store_get(jobs->store, given, NULL);
+
+		if (known != NULL) {
+			*job_id_out = g_strdup(known->id);
+			return TRUE;
+		}
+	}
+	job = job_from_frame(jobs, frame, req);
+	body = g_bytes_get_data(frame->body, &len);
+	if (!store_submit(jobs->store, job, body, len, error))
+		return FALSE;
+	*job_id_out = g_strdup(job->id);
+	lj = jobs_adopt(jobs, g_steal_pointer(&job));
+	if (lj == NULL)
+		return TRUE; /* durable, but its request is broken: logged, it stays in the store */
+	jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
+	         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
+	         request_action_name(lj->req->action), lj->req->source,
+	         lj->req->destination ? lj->req->destination : "-");
+	jobs_schedule(lj);
+	return TRUE;
+}
+
+/* owner_matches - USER is OWNER, or OWNER's local part */
+static gboolean owner_matches(const char *user, const char *owner)
+{
+	const char *at;
+
+	if (user == NULL || owner == NULL || user[0] == '\0')
+		return FALSE;
+	if (g_ascii_strcasecmp(user, owner) == 0)
+		return TRUE;
+	at = strrchr(owner, '@');
+	return at != NULL && strchr(user, '@') == NULL && strlen(user) == (gsize)(at - owner) &&
+	       g_ascii_strncasecmp(user, owner, strlen(user)) == 0;
+}
+
+static const char *owner_of(const CtiJob *job)
+{
+	return job->mailbox ? job->mailbox : job->recipient;
+}
+
+/* jobs_retrieved - the mailbox owner USER retrieved the mail of JOB_ID */
+gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, const char *trigger,
+                        GError **error)
+{
+	LiveJob *lj = job_id ? g_hash_table_lookup(jobs->live, job_id) : NULL;
+	g_autoptr(CtiJob) stored = NULL;
+
+	if (lj == NULL) {
+		stored = job_id ? store_get(jobs->store, job_id, NULL) : NULL;
+		if (stored == NULL) {
+			g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND,
+			            "unknown job %s", job_id ? job_id : "(none)");
+			return FALSE;
+		}
+		if (!owner_matches(user, owner_of(stored)))
+			return reject(error, "user %s is not the mailbox owner of this job",
+			              user ? user : "(none)");
+		return TRUE; /* fired (or finished) already */
+	}
+	if (!owner_matches(user, owner_of(lj->job))) {
+		log_warning("%s: job=%s retrieval by user=%s refused: the owner is %s",
+		            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
+		            user ? user : "(none)",
+		            owner_of(lj->job) ? owner_of(lj->job) : "(none)");
+		return reject(error, "user %s is not the mailbox owner of this job",
+		              user ? user : "(none)");
+	}
+	if (lj->job->state != CTI_JOB_WAITING_USER)
+		return TRUE;
+	lj->job->state = CTI_JOB_QUEUED;
+	lj->job->due_at = MAX(jobs_now(), lj->req->not_before);
+	if (!jobs_save(lj)) {
+		lj->job->state = CTI_JOB_WAITING_USER;
+		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP, "job store unavailable");
+		return FALSE;
+	}
+	jobs_log(lj, "state=queued fired by user=%s trigger=\"%s\"", user, trigger ? trigger : "");
+	jobs_schedule(lj);
+	return TRUE;
+}
+
+/* jobs_status - add Jobs-<state> counts to REPLY */
+void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply)
+{
+	int counts[CTI_JOB_EXPIRED + 1] = {0};
+	GHashTableIter it;
+	LiveJob *lj;
+
+	g_hash_table_iter_init(&it, jobs->live);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj))
+		if (!job_state_is_terminal(lj->job->state))
+			counts[lj->job->state]++;
+	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_EXPIRED; s++) {
+		g_autofree char *name = g_strdup_printf("Jobs-%s", job_state_name(s));
+
+		if (job_state_is_terminal(s)) {
+			g_autoptr(GPtrArray) done =
+			    store_list(jobs->store, s, NULL, 0, G_MAXINT, NULL);
+
+			counts[s] = done ? (int)done->len : 0;
+		}
+		ipc_frame_addf(reply, name, "%d", counts[s]);
+	}
+}

@@ -1,0 +1,552 @@
+/* jobs - the live-job table of ctid: admission, scheduling, terminal states
+ * and notifications.
+ *
+ * The store is the truth; the table holds one LiveJob per live job (plus a
+ * terminal job whose notification could not be handed to sendmail yet).
+ * State machine (every change is written with store_update and logged):
+ *   SUBMIT -> QUEUED (Trigger: system) or WAITING_USER (Trigger: user)
+ *   WAITING_USER --RETRIEVED by the owner--> QUEUED;  --expiry--> EXPIRED
+ *   QUEUED/RETRY_WAIT --due, link up--> RUNNING (attempt n)
+ *   QUEUED/RETRY_WAIT --due, link down for Monitor-Time--> TIMEOUT
+ *   RUNNING --answered--> SUCCESS;  --failed/timeout--> RETRY_WAIT while
+ *     attempts remain (Retry:), else FAILED / TIMEOUT
+ *   any --Not-After passed before an attempt--> EXPIRED
+ * A terminal job gets at most one notification (Notify: yes), then its spool
+ * file is removed.  A job found RUNNING at start-up was interrupted by a
+ * restart: that attempt ends as "interrupted" and the retry rules apply.
+ * The LiveJob owns its CtiJob and CtiRequest; jobs_finish frees the LiveJob.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "jobs-private.h"
+#include "log.h"
+#include "notify.h"
+
+#define NOTIFY_RETRY_S 60
+
+static void notify_and_forget(LiveJob *lj);
+
+/* jobs_now - unix seconds */
+gint64 jobs_now(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static void live_job_free(LiveJob *lj)
+{
+	g_clear_handle_id(&lj->due_id, g_source_remove);
+	g_clear_handle_id(&lj->monitor_id, g_source_remove);
+	g_free(lj->xref_source);
+	g_free(lj->xref_dest);
+	g_free(lj->call_id);
+	g_free(lj->calling_device);
+	g_clear_pointer(&lj->early, g_ptr_array_unref);
+	job_free(lj->job);
+	request_free(lj->req);
+	g_free(lj);
+}
+
+/* jobs_new - an empty job table over STORE */
+CtidJobs *jobs_new(const CtiConfig *config, CtiStore *store)
+{
+	CtidJobs *jobs = g_new0(CtidJobs, 1);
+
+	jobs->config = config;
+	jobs->store = store;
+	jobs->live =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)live_job_free);
+	return jobs;
+}
+
+/* jobs_free - forget the in-memory state */
+void jobs_free(CtidJobs *jobs)
+{
+	if (jobs == NULL)
+		return;
+	g_hash_table_destroy(jobs->live);
+	g_free(jobs);
+}
+
+/* jobs_set_link - the PBX link to use */
+void jobs_set_link(CtidJobs *jobs, CtidLink *link)
+{
+	jobs->link = link;
+}
+
+/* jobs_stop - forget every in-memory job before shutdown: the store keeps
+ * them as they are, and replies or errors still arriving from the PBX link
+ * find no job to change */
+void jobs_stop(CtidJobs *jobs)
+{
+	g_hash_table_remove_all(jobs->live);
+}
+
+/* jobs_log - one Postfix-style line keyed by queue id and job id */
+void jobs_log(const LiveJob *lj, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	log_info("%s: job=%s %s",
+	         lj->job->queue_id && lj->job->queue_id[0] ? lj->job->queue_id : "NOQUEUE",
+	         lj->job->id, text);
+}
+
+/* jobs_save - store_update, logging a failure */
+gboolean jobs_save(LiveJob *lj)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (store_update(lj->jobs->store, lj->job, &error))
+		return TRUE;
+	log_error("%s: job=%s cannot update the job store: %s",
+	          lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id, error->message);
+	return FALSE;
+}
+
+static void forget(LiveJob *lj)
+{
+	g_hash_table_remove(lj->jobs->live, lj->job->id);
+}
+
+/* finish - the one terminal state of LJ; frees LJ */
+static void finish(LiveJob *lj, CtiJobState state, const char *reason)
+{
+	g_assert(job_state_is_terminal(state));
+	call_reset(lj);
+	g_clear_handle_id(&lj->due_id, g_source_remove);
+	lj->job->state = state;
+	g_free(lj->job->reason);
+	lj->job->reason = g_strdup(reason);
+	lj->job->finished = jobs_now();
+	jobs_save(lj);
+	jobs_log(lj, "state=%s attempts=%d reason=\"%s\"", job_state_name(state), lj->job->attempts,
+	         reason ? reason : "");
+	notify_and_forget(lj);
+}
+
+/* ---- notification ---- */
+
+/* the request mail's header block, read from the spool file (transfer full) */
+static char *request_headers(LiveJob *lj)
+{
+	g_autofree char *path = store_message_path(lj->jobs->store, lj->job->id);
+	g_autofree char *data = NULL;
+	gsize len;
+	char *end;
+
+	if (path == NULL || !g_file_get_contents(path, &data, &len, NULL))
+		return NULL;
+	end = strstr(data, "\r\n\r\n");
+	if (end == NULL)
+		end = strstr(data, "\n\n");
+	if (end != NULL)
+		end[end[0] == '\r' ? 2 : 1] = '\0';
+	return g_steal_pointer(&data);
+}
+
+typedef enum {
+	NOTIFY_SENT,
+	NOTIFY_RETRY, /* sendmail failed: try again later */
+	NOTIFY_NEVER, /* no notification can be composed (no valid recipient) */
+} NotifyResult;
+
+static NotifyResult send_notification(LiveJob *lj, GError **error)
+{
+	const CtiConfig *c = lj->jobs->config;
+	g_autoptr(GPtrArray) attempts = store_attempts(lj->jobs->store, lj->job->id, NULL);
+	g_autofree char *headers = request_headers(lj);
+	g_autofree char *recipient = NULL;
+	g_autoptr(GBytes) message = NULL;
+	CtiNotifyInfo info = {
+	    .job = lj->job,
+	    .request = lj->req,
+	    .status = job_state_name(lj->job->state),
+	    .reason = lj->job->reason,
+	    .attempts = attempts,
+	    .answered_at = lj->answered_ms,
+	    .request_headers = headers,
+	    .from = c->notify_from,
+	    .hostname = c->hostname,
+	};
+
+	message = notify_compose(&info, &recipient, error);
+	if (message == NULL)
+		return NOTIFY_NEVER;
+	if (!notify_send(c->sendmail, recipient, message, error))
+		return NOTIFY_RETRY;
+	jobs_log(lj, "notified=<%s> status=%s", recipient, info.status);
+	return NOTIFY_SENT;
+}
+
+static gboolean notify_retry_cb(gpointer data)
+{
+	LiveJob *lj = data;
+
+	lj->due_id = 0;
+	notify_and_forget(lj);
+	return G_SOURCE_REMOVE;
+}
+
+static void remove_message(LiveJob *lj)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!store_remove_message(lj->jobs->store, lj->job->id, &error))
+		log_warning("job=%s spool file not removed: %s", lj->job->id, error->message);
+}
+
+/* notify_and_forget - send the notification if one is due, clean up, free LJ */
+static void notify_and_forget(LiveJob *lj)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (lj->req->notify && !lj->job->notified) {
+		switch (send_notification(lj, &error)) {
+		case NOTIFY_RETRY:
+			log_warning("%s: job=%s notification not sent, retrying in %d s: %s",
+			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
+			            NOTIFY_RETRY_S, error ? error->message : "unknown error");
+			lj->notify_pending = TRUE;
+			lj->due_id = g_timeout_add_seconds(NOTIFY_RETRY_S, notify_retry_cb, lj);
+			return;
+		case NOTIFY_NEVER:
+			log_warning("%s: job=%s no notification possible: %s",
+			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
+			            error ? error->message : "unknown error");
+			break;
+		case NOTIFY_SENT:
+			lj->job->notified = TRUE;
+			jobs_save(lj);
+			break;
+		}
+	}
+	remove_message(lj);
+	forget(lj);
+}
+
+/* ---- attempts ---- */
+
+static gboolean retry_allowed(const LiveJob *lj, gint64 next)
+{
+	return lj->job->attempts < lj->req->retry_count &&
+	       (lj->req->not_after == 0 || next <= lj->req->not_after);
+}
+
+/* jobs_attempt_done - an attempt ended; success, a retry, or the terminal STATE */
+void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJobState state,
+                       const char *reason)
+{
+	CtiStore *store = lj->jobs->store;
+	gint64 next = jobs_now() + lj->req->retry_interval;
+
+	if (!lj->attempt_recorded)
+		store_attempt_begin(store, lj->job->id, lj->job->attempts, lj->call_id, NULL);
+	lj->attempt_recorded = TRUE;
+	if (!store_attempt_end(store, lj->job->id, lj->job->attempts, outcome, cause, NULL))
+		log_warning("job=%s attempt %d outcome not recorded", lj->job->id,
+		            lj->job->attempts);
+	jobs_log(lj, "attempt=%d outcome=%s cause=%s", lj->job->attempts, outcome,
+	         cause ? cause : "-");
+	call_reset(lj);
+	if (state == CTI_JOB_SUCCESS || !retry_allowed(lj, next)) {
+		finish(lj, state, reason);
+		return;
+	}
+	lj->job->state = CTI_JOB_RETRY_WAIT;
+	lj->job->due_at = next;
+	g_free(lj->job->reason);
+	lj->job->reason = g_strdup(reason);
+	jobs_save(lj);
+	jobs_log(lj, "state=retry-wait attempt=%d next=%ds reason=\"%s\"", lj->job->attempts,
+	         lj->req->retry_interval, reason);
+	jobs_schedule(lj);
+}
+
+static void start_attempt(LiveJob *lj)
+{
+	g_clear_handle_id(&lj->due_id, g_source_remove);
+	lj->job->attempts++;
+	lj->job->state = CTI_JOB_RUNNING;
+	lj->attempt_recorded = FALSE;
+	if (!jobs_save(lj)) {
+		lj->job->attempts--;
+		lj->job->state = CTI_JOB_QUEUED;
+		lj->due_id = 0;
+		jobs_schedule(lj);
+		return;
+	}
+	jobs_log(lj, "state=running attempt=%d source=%s destination=%s", lj->job->attempts,
+	         lj->req->source, lj->req->destination ? lj->req->destination : "-");
+	call_start(lj);
+}
+
+static gboolean link_wait_cb(gpointer data)
+{
+	LiveJob *lj = data;
+	g_autofree char *reason =
+	    g_strdup_printf("the PBX link was down for %d s", lj->monitor_time);
+
+	lj->due_id = 0;
+	finish(lj, CTI_JOB_TIMEOUT, reason);
+	return G_SOURCE_REMOVE;
+}
+
+/* run_due - LJ is due: refuse what cannot run, wait for the link, or start */
+static void run_due(LiveJob *lj)
+{
+	const CtiRequest *req = lj->req;
+
+	if (req->not_after != 0 && jobs_now() > req->not_after) {
+		finish(lj, CTI_JOB_EXPIRED, "Not-After passed before the call could be placed");
+		return;
+	}
+	if (req->action != CTI_ACTION_CONNECT) {
+		g_autofree char *reason = g_strdup_printf("action %s is not supported yet",
+		                                          request_action_name(req->action));
+
+		finish(lj, CTI_JOB_FAILED, reason);
+		return;
+	}
+	if (req->dry_run) {
+		g_autofree char *reason =
+		    g_strdup_printf("dry run: would call %s from %s; nothing was dialled",
+		                    req->destination, req->source);
+
+		finish(lj, CTI_JOB_SUCCESS, reason);
+		return;
+	}
+	if (lj->jobs->link == NULL || !link_is_up(lj->jobs->link)) {
+		jobs_log(lj, "state=%s waiting for the PBX link", job_state_name(lj->job->state));
+		lj->due_id = g_timeout_add_seconds((guint)lj->monitor_time, link_wait_cb, lj);
+		return;
+	}
+	start_attempt(lj);
+}
+
+static gboolean due_cb(gpointer data)
+{
+	LiveJob *lj = data;
+
+	lj->due_id = 0;
+	if (lj->job->state == CTI_JOB_WAITING_USER) {
+		g_autofree char *reason =
+		    g_strdup_printf("not retrieved by its mailbox owner within %d s",
+		                    lj->jobs->config->user_trigger_expiry);
+
+		finish(lj, CTI_JOB_EXPIRED, reason);
+		return G_SOURCE_REMOVE;
+	}
+	run_due(lj);
+	return G_SOURCE_REMOVE;
+}
+
+static void arm(LiveJob *lj, gint64 at)
+{
+	gint64 delay_ms = (at - jobs_now()) * 1000;
+
+	lj->due_id = g_timeout_add((guint)CLAMP(delay_ms, 0, G_MAXINT32), due_cb, lj);
+}
+
+/* jobs_schedule - set LJ's timer for its state */
+void jobs_schedule(LiveJob *lj)
+{
+	g_clear_handle_id(&lj->due_id, g_source_remove);
+	switch (lj->job->state) {
+	case CTI_JOB_QUEUED:
+	case CTI_JOB_RETRY_WAIT:
+		arm(lj, lj->job->due_at);
+		break;
+	case CTI_JOB_WAITING_USER:
+		if (lj->job->deadline != 0)
+			arm(lj, lj->job->deadline);
+		break;
+	case CTI_JOB_RUNNING:
+	case CTI_JOB_SUCCESS:
+	case CTI_JOB_FAILED:
+	case CTI_JOB_TIMEOUT:
+	case CTI_JOB_CANCELLED:
+	case CTI_JOB_REFUSED:
+	case CTI_JOB_EXPIRED:
+		break;
+	}
+}
+
+/* jobs_adopt - put JOB (transfer full) in the table; NULL + log when its request does not parse */
+LiveJob *jobs_adopt(CtidJobs *jobs, CtiJob *job)
+{
+	g_autoptr(GError) error = NULL;
+	LiveJob *lj = g_new0(LiveJob, 1);
+
+	lj->jobs = jobs;
+	lj->job = job;
+	lj->req = request_parse(job->request, strlen(job->request), &error);
+	if (lj->req == NULL) {
+		log_error("job=%s stored request does not parse: %s", job->id, error->message);
+		live_job_free(lj);
+		return NULL;
+	}
+	lj->monitor_time =
+	    lj->req->monitor_time > 0 ? lj->req->monitor_time : jobs->config->default_monitor_time;
+	g_hash_table_insert(jobs->live, job->id, lj);
+	return lj;
+}
+
+/* ---- resume ---- */
+
+static void resume_running(LiveJob *lj)
+{
+	g_autoptr(GPtrArray) attempts = store_attempts(lj->jobs->store, lj->job->id, NULL);
+	g_autofree char *reason =
+	    g_strdup_printf("ctid restarted during attempt %d; the outcome of that call is unknown",
+	                    lj->job->attempts);
+
+	lj->attempt_recorded = FALSE;
+	for (guint i = 0; attempts != NULL && i < attempts->len; i++)
+		if (((CtiAttempt *)g_ptr_array_index(attempts, i))->number == lj->job->attempts)
+			lj->attempt_recorded = TRUE;
+	jobs_attempt_done(lj, "interrupted", "ctid restarted", CTI_JOB_FAILED, reason);
+}
+
+/* resume_unnotified - terminal jobs whose notification was never handed to
+ * sendmail (ctid stopped first): send it now, as a job would have */
+static void resume_unnotified(CtidJobs *jobs)
+{
+	gint64 since = jobs_now() - jobs->config->user_trigger_expiry - 86400;
+
+	for (int s = CTI_JOB_SUCCESS; s <= CTI_JOB_EXPIRED; s++) {
+		g_autoptr(GPtrArray) done = store_list(jobs->store, s, NULL, since, 10000, NULL);
+
+		for (guint i = 0; done != NULL && i < done->len; i++) {
+			CtiJob *job = g_ptr_array_index(done, i);
+			g_autofree char *path = store_message_path(jobs->store, job->id);
+			LiveJob *lj;
+
+			if (job->notified || path == NULL ||
+			    !g_file_test(path, G_FILE_TEST_EXISTS) ||
+			    g_hash_table_contains(jobs->live, job->id))
+				continue;
+			g_ptr_array_index(done, i) = NULL;
+			lj = jobs_adopt(jobs, job);
+			if (lj != NULL) {
+				jobs_log(lj, "state=%s notification still due",
+				         job_state_name(job->state));
+				notify_and_forget(lj);
+			}
+		}
+	}
+}
+
+/* jobs_resume - load every live job from the store and schedule it */
+gboolean jobs_resume(CtidJobs *jobs, GError **error)
+{
+	g_autoptr(GPtrArray) live = store_list_live(jobs->store, error);
+	g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func(g_free);
+
+	if (live == NULL)
+		return FALSE;
+	for (guint i = 0; i < live->len; i++) {
+		CtiJob *job = g_ptr_array_index(live, i);
+		LiveJob *lj;
+
+		if (g_hash_table_contains(jobs->live, job->id))
+			continue;
+		g_ptr_array_index(live, i) = NULL;
+		lj = jobs_adopt(jobs, job);
+		if (lj == NULL)
+			continue;
+		if (lj->job->state == CTI_JOB_RUNNING)
+			g_ptr_array_add(running, g_strdup(lj->job->id));
+		else
+			jobs_schedule(lj);
+	}
+	log_info("resumed %u live job(s), %u interrupted by a restart",
+	         g_hash_table_size(jobs->live), running->len);
+	resume_unnotified(jobs);
+	for (guint i = 0; i < running->len; i++) {
+		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(running, i));
+
+		if (lj != NULL)
+			resume_running(lj);
+	}
+	return TRUE;
+}
+
+/* ---- link hooks ---- */
+
+static GPtrArray *ids_where(CtidJobs *jobs, gboolean (*pred)(const LiveJob *lj))
+{
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	LiveJob *lj;
+
+	g_hash_table_iter_init(&it, jobs->live);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj))
+		if (pred(lj))
+			g_ptr_array_add(ids, g_strdup(lj->job->id));
+	return ids;
+}
+
+static gboolean is_waiting_for_link(const LiveJob *lj)
+{
+	return (lj->job->state == CTI_JOB_QUEUED || lj->job->state == CTI_JOB_RETRY_WAIT) &&
+	       lj->job->due_at <= jobs_now();
+}
+
+static gboolean is_calling(const LiveJob *lj)
+{
+	return lj->phase != CALL_IDLE;
+}
+
+static void on_link_up(gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autoptr(GPtrArray) ids = ids_where(jobs, is_waiting_for_link);
+
+	for (guint i = 0; i < ids->len; i++) {
+		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
+
+		if (lj != NULL && is_waiting_for_link(lj) && !lj->notify_pending) {
+			g_clear_handle_id(&lj->due_id, g_source_remove);
+			run_due(lj);
+		}
+	}
+}
+
+static void on_link_down(gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autoptr(GPtrArray) ids = ids_where(jobs, is_calling);
+
+	for (guint i = 0; i < ids->len; i++) {
+		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
+
+		if (lj != NULL)
+			call_link_lost(lj);
+	}
+}
+
+static void on_event(const CstaMessage *ev, gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autoptr(GPtrArray) ids = ids_where(jobs, is_calling);
+
+	for (guint i = 0; i < ids->len; i++) {
+		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
+
+		if (lj != NULL && call_event(lj, ev))
+			return;
+	}
+	log_debug("pbx: %s (monitor %s, call %s) matches no job", ev->root,
+	          ev->monitor_xref ? ev->monitor_xref : "-", ev->call_id ? ev->call_id : "-");
+}
+
+const LinkHooks jobs_link_hooks = {
+    .up = on_link_up,
+    .down = on_link_down,
+    .event = on_event,
+};

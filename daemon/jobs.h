@@ -1,0 +1,40 @@
+/* jobs - ctid's live jobs: admission (SUBMIT), user-trigger firing
+ * (RETRIEVED), scheduling, the call attempts on the PBX, the one terminal
+ * state and the one notification of every job.
+ */
+#ifndef CTID_JOBS_H
+#define CTID_JOBS_H
+
+#include <glib.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "link.h"
+#include "store.h"
+
+typedef struct CtidJobs CtidJobs;
+
+/* The link hooks that drive the jobs; pass the CtidJobs as their data. */
+extern const LinkHooks jobs_link_hooks;
+
+/* jobs_new - an empty job table over STORE (borrowed, like CONFIG) */
+CtidJobs *jobs_new(const CtiConfig *config, CtiStore *store);
+/* jobs_free - forget the in-memory state; the store keeps every live job */
+void jobs_free(CtidJobs *jobs);
+/* jobs_set_link - the PBX link to use (borrowed) */
+void jobs_set_link(CtidJobs *jobs, CtidLink *link);
+/* jobs_resume - load every live job from the store and schedule it */
+gboolean jobs_resume(CtidJobs *jobs, GError **error);
+/* jobs_submit - a SUBMIT frame made durable; TRUE + job id (transfer full), or
+ * FALSE + error: CTI_STORE_ERROR_TEMP means "try again later", others reject */
+gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error);
+/* jobs_retrieved - the mailbox owner USER retrieved the mail of JOB_ID; fire
+ * it once (TRUE also when it was fired already); FALSE + error otherwise */
+gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, const char *trigger,
+                        GError **error);
+/* jobs_status - add Jobs-<state> counts to REPLY */
+void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply);
+/* jobs_stop - drop all timers before shutdown; jobs stay in the store as they are */
+void jobs_stop(CtidJobs *jobs);
+
+#endif

@@ -1,0 +1,393 @@
+/* server - the UNIX stream sockets of ctid and the ipc verbs on them.
+ *
+ * Two listeners: [ctid] socket (cti-milter, ctictl: every verb) and
+ * [ctid] retrieval_socket (the Dovecot plugin: RETRIEVED and PING only, so
+ * that a mail user can never SUBMIT around the milter).  Both are created
+ * mode 0660 and, when the configured group exists, given to that group.
+ * Each connection owns an ipc decoder and an output buffer; frames are
+ * answered in order, table-driven by verb.  A malformed frame is answered
+ * REJECT and the connection is closed once the reply is out.  Replies map
+ * errors: CTI_STORE_ERROR_TEMP -> TEMPFAIL, anything else -> REJECT.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+
+#define SERVER_BACKLOG 64
+
+typedef struct {
+	int fd;
+	guint id;
+	char *path;
+	gboolean retrieval;
+	struct CtidServer *server;
+} Listener;
+
+typedef struct {
+	struct CtidServer *server;
+	int fd;
+	gboolean retrieval;
+	guint in_id, out_id;
+	CtiIpcDecoder *dec;
+	GByteArray *out;
+	gboolean closing; /* close once OUT is flushed */
+} Client;
+
+struct CtidServer {
+	const CtiConfig *config;
+	CtidJobs *jobs;
+	CtidLink *link;
+	Listener listeners[2];
+	GHashTable *clients; /* Client* set */
+};
+
+typedef CtiIpcFrame *(*VerbHandler)(CtidServer *server, const CtiIpcFrame *req);
+
+typedef struct {
+	const char *verb;
+	gboolean on_retrieval;
+	VerbHandler handle;
+} VerbRow;
+
+static CtiIpcFrame *reply_error(const GError *error)
+{
+	gboolean temp = error->domain == CTI_STORE_ERROR && error->code == CTI_STORE_ERROR_TEMP;
+	CtiIpcFrame *reply = ipc_frame_new(temp ? "TEMPFAIL" : "REJECT");
+
+	ipc_frame_add(reply, "Reason", error->message);
+	return reply;
+}
+
+static CtiIpcFrame *handle_submit(CtidServer *server, const CtiIpcFrame *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *job_id = NULL;
+	CtiIpcFrame *reply;
+
+	if (!jobs_submit(server->jobs, req, &job_id, &error)) {
+		log_warning(
+		    "%s: SUBMIT from=<%s> %s: %s",
+		    ipc_frame_get(req, "Queue-Id") ? ipc_frame_get(req, "Queue-Id") : "NOQUEUE",
+		    ipc_frame_get(req, "Sender") ? ipc_frame_get(req, "Sender") : "",
+		    g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP) ? "tempfail"
+		                                                                  : "rejected",
+		    error->message);
+		return reply_error(error);
+	}
+	reply = ipc_frame_new("OK");
+	ipc_frame_add(reply, "Job-Id", job_id);
+	return reply;
+}
+
+static CtiIpcFrame *handle_retrieved(CtidServer *server, const CtiIpcFrame *req)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!jobs_retrieved(server->jobs, ipc_frame_get(req, "User"), ipc_frame_get(req, "Job"),
+	                    ipc_frame_get(req, "Trigger"), &error))
+		return reply_error(error);
+	return ipc_frame_new("OK");
+}
+
+static CtiIpcFrame *handle_ping(CtidServer *server, const CtiIpcFrame *req)
+{
+	return ipc_frame_new("OK");
+}
+
+static CtiIpcFrame *handle_status(CtidServer *server, const CtiIpcFrame *req)
+{
+	CtiIpcFrame *reply = ipc_frame_new("OK");
+
+	link_status(server->link, reply);
+	jobs_status(server->jobs, reply);
+	return reply;
+}
+
+static const VerbRow verb_rows[] = {
+    {"SUBMIT", FALSE, handle_submit},
+    {"RETRIEVED", TRUE, handle_retrieved},
+    {"PING", TRUE, handle_ping},
+    {"STATUS", FALSE, handle_status},
+};
+
+static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)
+{
+	CtiIpcFrame *reply;
+
+	for (guint i = 0; i < G_N_ELEMENTS(verb_rows); i++) {
+		if (strcmp(verb_rows[i].verb, req->verb) != 0)
+			continue;
+		if (c->retrieval && !verb_rows[i].on_retrieval)
+			break;
+		return verb_rows[i].handle(c->server, req);
+	}
+	reply = ipc_frame_new("REJECT");
+	ipc_frame_addf(reply, "Reason", "verb %s is not served on this socket", req->verb);
+	return reply;
+}
+
+/* ---- connections ---- */
+
+static void client_free(Client *c)
+{
+	g_clear_handle_id(&c->in_id, g_source_remove);
+	g_clear_handle_id(&c->out_id, g_source_remove);
+	if (c->fd >= 0)
+		close(c->fd);
+	ipc_decoder_free(c->dec);
+	g_byte_array_unref(c->out);
+	g_free(c);
+}
+
+static void client_close(Client *c)
+{
+	g_hash_table_remove(c->server->clients, c);
+}
+
+static gboolean on_client_writable(int fd, GIOCondition cond, gpointer data);
+
+/* client_flush - FALSE when the client was closed */
+static gboolean client_flush(Client *c)
+{
+	while (c->out->len > 0) {
+		ssize_t n = send(c->fd, c->out->data, c->out->len, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (c->out_id == 0)
+				c->out_id = g_unix_fd_add(c->fd, G_IO_OUT, on_client_writable, c);
+			return TRUE;
+		}
+		if (n < 0) {
+			client_close(c);
+			return FALSE;
+		}
+		g_byte_array_remove_range(c->out, 0, (guint)n);
+	}
+	if (c->closing) {
+		client_close(c);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean on_client_writable(int fd, GIOCondition cond, gpointer data)
+{
+	Client *c = data;
+
+	c->out_id = 0;
+	client_flush(c);
+	return G_SOURCE_REMOVE;
+}
+
+static void client_queue(Client *c, const CtiIpcFrame *reply)
+{
+	g_autoptr(GBytes) wire = ipc_frame_encode(reply);
+	gsize len;
+	const guint8 *data = g_bytes_get_data(wire, &len);
+
+	g_byte_array_append(c->out, data, (guint)len);
+}
+
+/* client_take_frames - answer every complete frame; FALSE when the client is gone */
+static gboolean client_take_frames(Client *c)
+{
+	CtiIpcFrame *frame = NULL;
+	g_autoptr(GError) error = NULL;
+
+	while (ipc_decoder_next(c->dec, &frame, &error) && frame != NULL) {
+		g_autoptr(CtiIpcFrame) req = frame;
+		g_autoptr(CtiIpcFrame) reply = dispatch(c, req);
+
+		client_queue(c, reply);
+		frame = NULL;
+	}
+	if (error != NULL) {
+		g_autoptr(CtiIpcFrame) reply = ipc_frame_new("REJECT");
+
+		ipc_frame_addf(reply, "Reason", "bad frame: %s", error->message);
+		client_queue(c, reply);
+		c->closing = TRUE;
+	}
+	return client_flush(c);
+}
+
+static gboolean on_client_readable(int fd, GIOCondition cond, gpointer data)
+{
+	Client *c = data;
+	char buf[65536];
+	ssize_t n = recv(fd, buf, sizeof buf, 0);
+	g_autoptr(GError) error = NULL;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0 || c->closing) {
+		c->in_id = 0;
+		if (n <= 0 && c->out->len > 0) {
+			c->closing = TRUE; /* peer half-closed: finish writing first */
+			return G_SOURCE_REMOVE;
+		}
+		client_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	if (!ipc_decoder_feed(c->dec, buf, (gsize)n, &error)) {
+		g_autoptr(CtiIpcFrame) reply = ipc_frame_new("REJECT");
+
+		ipc_frame_addf(reply, "Reason", "bad frame: %s", error->message);
+		client_queue(c, reply);
+		c->closing = TRUE;
+		c->in_id = 0;
+		client_flush(c);
+		return G_SOURCE_REMOVE;
+	}
+	return client_take_frames(c) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
+{
+	Listener *l = data;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	Client *c;
+
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warning("accept on %s: %s", l->path, g_strerror(errno));
+		return G_SOURCE_CONTINUE;
+	}
+	c = g_new0(Client, 1);
+	c->server = l->server;
+	c->fd = cfd;
+	c->retrieval = l->retrieval;
+	c->dec = ipc_decoder_new(l->server->config->max_message_size + CTI_IPC_MAX_HEADER);
+	c->out = g_byte_array_new();
+	c->in_id = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, c);
+	g_hash_table_add(l->server->clients, c);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- listeners ---- */
+
+static void give_to_group(const char *path, const char *group)
+{
+	struct group *gr;
+
+	if (group == NULL || group[0] == '\0')
+		return;
+	gr = getgrnam(group);
+	if (gr == NULL) {
+		log_warning(
+		    "%s: group %s does not exist; socket left mode 0660 with its current group",
+		    path, group);
+		return;
+	}
+	if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
+		log_warning("%s: cannot give the socket to group %s: %s", path, group,
+		            g_strerror(errno));
+}
+
+static gboolean listen_on(Listener *l, const char *group, GError **error)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	mode_t old_mask;
+	int rc;
+
+	if (strlen(l->path) >= sizeof sun.sun_path) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+		            "%s: socket path too long", l->path);
+		return FALSE;
+	}
+	strcpy(sun.sun_path, l->path);
+	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(l->path); /* a stale socket of an earlier run */
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "socket: %s",
+		            g_strerror(errno));
+		return FALSE;
+	}
+	old_mask = umask(0117);
+	rc = bind(l->fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(old_mask);
+	if (rc != 0 || chmod(l->path, 0660) != 0 || listen(l->fd, SERVER_BACKLOG) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", l->path,
+		            g_strerror(errno));
+		close(l->fd);
+		l->fd = -1;
+		return FALSE;
+	}
+	give_to_group(l->path, group);
+	l->id = g_unix_fd_add(l->fd, G_IO_IN, on_accept, l);
+	log_info("listening on %s%s", l->path, l->retrieval ? " (retrieval)" : "");
+	return TRUE;
+}
+
+/* server_attach - answer with JOBS and LINK */
+void server_attach(CtidServer *server, CtidJobs *jobs, CtidLink *link)
+{
+	server->jobs = jobs;
+	server->link = link;
+}
+
+/* server_new - a server for CONFIG; attach jobs and link before the loop runs */
+CtidServer *server_new(const CtiConfig *config)
+{
+	CtidServer *server = g_new0(CtidServer, 1);
+
+	server->config = config;
+	server->clients =
+	    g_hash_table_new_full(g_direct_hash, g_direct_equal, (GDestroyNotify)client_free, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
+		server->listeners[i].fd = -1;
+		server->listeners[i].server = server;
+	}
+	server->listeners[0].path = g_strdup(config->ctid_socket);
+	server->listeners[1].path = g_strdup(config->retrieval_socket);
+	server->listeners[1].retrieval = TRUE;
+	return server;
+}
+
+/* server_listen - create, chmod/chown and listen on both sockets */
+gboolean server_listen(CtidServer *server, GError **error)
+{
+	return listen_on(&server->listeners[0], server->config->socket_group, error) &&
+	       listen_on(&server->listeners[1], server->config->retrieval_group, error);
+}
+
+/* server_stop - stop accepting, close every connection, remove the sockets */
+void server_stop(CtidServer *server)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
+		Listener *l = &server->listeners[i];
+
+		g_clear_handle_id(&l->id, g_source_remove);
+		if (l->fd >= 0) {
+			close(l->fd);
+			l->fd = -1;
+			unlink(l->path);
+		}
+	}
+	g_hash_table_remove_all(server->clients);
+}
+
+/* server_free - server_stop and free; NULL is a no-op */
+void server_free(CtidServer *server)
+{
+	if (server == NULL)
+		return;
+	server_stop(server);
+	g_hash_table_destroy(server->clients);
+	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++)
+		g_free(server->listeners[i].path);
+	g_free(server);
+}

@@ -1,0 +1,418 @@
+/* cti-milter - the Postfix milter of mailcti: thin libmilter callbacks and main.
+ *
+ * Each callback fetches the connection context (smfi_getpriv) and calls
+ * the plain per-message code in filter.c; the answers are turned into
+ * SMTP replies in one place (milter_fail() over reply_from_error()).  The
+ * connection context lives from negotiation to close; the message
+ * context inside it from MAIL FROM to end of message, abort or close.
+ * Start-up failures (config, socket, privileges, tmp_dir) are tier 2: one
+ * log line and exit 1.  libmilter runs one thread per SMTP connection and
+ * handles SIGTERM/SIGINT itself: smfi_main() returns and we exit 0.
+ */
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "filter.h" /* and mailcti's config.h, by path */
+#include "log.h"
+#include "reply.h"
+
+#define MILTER_NAME "cti-milter"
+
+/* Actions we may need: header edits now, recipient rewrites for routing. */
+#define MILTER_ACTIONS                                                                             \
+	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_SETSYMLIST)
+/* Protocol steps we skip, and the ones that never answer. */
+#define MILTER_PROTOCOL                                                                            \
+	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_MAIL |         \
+	 SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+#define MILTER_MAIL_MACROS "{auth_authen} {client_addr} i"
+
+typedef struct {
+	unsigned long protocol; /* the SMFIP_* flags agreed with the MTA */
+	FilterMsg *msg;
+} MilterConn;
+
+static CtiConfig *milter_config;
+
+static MilterConn *milter_conn(SMFICTX *ctx)
+{
+	MilterConn *conn = smfi_getpriv(ctx);
+
+	if (conn == NULL) {
+		conn = g_new0(MilterConn, 1);
+		smfi_setpriv(ctx, conn);
+	}
+	return conn;
+}
+
+/* milter_msg - the current message context, created if a step came first */
+static FilterMsg *milter_msg(MilterConn *conn)
+{
+	if (conn->msg == NULL)
+		conn->msg = filter_msg_new(milter_config);
+	return conn->msg;
+}
+
+static void milter_msg_done(MilterConn *conn)
+{
+	g_clear_pointer(&conn->msg, filter_msg_free);
+}
+
+/* milter_noreply - SMFIS_NOREPLY when FLAG was agreed, else SMFIS_CONTINUE */
+static sfsistat milter_noreply(const MilterConn *conn, unsigned long flag)
+{
+	return (conn->protocol & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static void milter_queue_id(SMFICTX *ctx, FilterMsg *msg)
+{
+	filter_msg_set_queue_id(msg, smfi_getsymval(ctx, "i"));
+}
+
+/* milter_fail - the single mapping of an error to a reply and verdict */
+static sfsistat milter_fail(SMFICTX *ctx, MilterConn *conn, const GError *error)
+{
+	g_autoptr(FilterReply) reply = reply_from_error(error);
+	const char *qid = filter_msg_queue_id(conn->msg);
+
+	if (smfi_setreply(ctx, (char *)reply->rcode, (char *)reply->xcode, reply->milter_text) !=
+	    MI_SUCCESS)
+		log_warning("%s: cannot set the reply text", qid);
+	switch (reply->kind) {
+	case REPLY_REJECT:
+		log_info("%s: rejected: %s %s %s; from=<%s> to=<%s>", qid, reply->rcode,
+		         reply->xcode, reply->text, filter_msg_sender(conn->msg),
+		         filter_msg_first_recipient(conn->msg));
+		milter_msg_done(conn);
+		return SMFIS_REJECT;
+	case REPLY_TEMPFAIL:
+		log_warning("%s: tempfail: %s %s: %s; from=<%s>", qid, reply->rcode, reply->xcode,
+		            error->message, filter_msg_sender(conn->msg));
+		milter_msg_done(conn);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                                 unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                                 unsigned long *pf2, unsigned long *pf3)
+{
+	MilterConn *conn = milter_conn(ctx);
+
+	if ((f0 & MILTER_ACTIONS) != MILTER_ACTIONS)
+		log_warning("the MTA offers actions 0x%lx, not all of 0x%lx", f0,
+		            (unsigned long)MILTER_ACTIONS);
+	*pf0 = f0 & MILTER_ACTIONS;
+	*pf1 = f1 & MILTER_PROTOCOL;
+	*pf2 = 0;
+	*pf3 = 0;
+	conn->protocol = *pf1;
+	if (f0 & SMFIF_SETSYMLIST)
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, MILTER_MAIL_MACROS);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)
+{
+	MilterConn *conn = milter_conn(ctx);
+	FilterMsg *msg;
+
+	milter_msg_done(conn);
+	msg = milter_msg(conn);
+	filter_msg_envelope(msg, argv[0], smfi_getsymval(ctx, "{auth_authen}"),
+	                    smfi_getsymval(ctx, "{client_addr}"));
+	milter_queue_id(ctx, msg);
+	return milter_noreply(conn, SMFIP_NR_MAIL);
+}
+
+static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	MilterConn *conn = milter_conn(ctx);
+
+	filter_msg_recipient(milter_msg(conn), argv[0]);
+	return milter_noreply(conn, SMFIP_NR_RCPT);
+}
+
+static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
+{
+	MilterConn *conn = milter_conn(ctx);
+	g_autofree char *spaced = NULL;
+
+	/* Without SMFIP_HDR_LEADSPC the MTA ate the space after the colon. */
+	if (!(conn->protocol & SMFIP_HDR_LEADSPC))
+		value = spaced = g_strconcat(" ", value, NULL);
+	filter_msg_header(milter_msg(conn), name, value);
+	return milter_noreply(conn, SMFIP_NR_HDR);
+}
+
+static sfsistat milter_eoh(SMFICTX *ctx)
+{
+	MilterConn *conn = milter_conn(ctx);
+	FilterMsg *msg = milter_msg(conn);
+	g_autoptr(GError) error = NULL;
+
+	milter_queue_id(ctx, msg);
+	switch (filter_msg_eoh(msg, &error)) {
+	case FILTER_EOH_ACCEPT:
+		milter_msg_done(conn);
+		return SMFIS_ACCEPT;
+	case FILTER_EOH_CONTINUE:
+		return SMFIS_CONTINUE;
+	case FILTER_EOH_FAIL:
+		return milter_fail(ctx, conn, error);
+	}
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat milter_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	MilterConn *conn = milter_conn(ctx);
+
+	filter_msg_body(milter_msg(conn), data, len);
+	return milter_noreply(conn, SMFIP_NR_BODY);
+}
+
+/* milter_edit_headers - drop X-CTI-Job headers from outside, add ours */
+static void milter_edit_headers(SMFICTX *ctx, const char *qid, gboolean leadspc,
+                                const FilterOutcome *outcome)
+{
+	/* From the last to the first, so that the indexes stay valid. */
+	for (guint i = outcome->remove_job_headers; i >= 1; i--) {
+		if (smfi_chgheader(ctx, FILTER_JOB_HEADER, (int)i, NULL) == MI_SUCCESS)
+			log_info("%s: removed %s header #%u that came from outside", qid,
+			         FILTER_JOB_HEADER, i);
+		else
+			log_warning("%s: cannot remove %s header #%u", qid, FILTER_JOB_HEADER, i);
+	}
+	if (outcome->add_job_header != NULL) {
+		/* With SMFIP_HDR_LEADSPC the MTA adds no space after the colon either. */
+		g_autofree char *value =
+		    g_strconcat(leadspc ? " " : "", outcome->add_job_header, NULL);
+
+		if (smfi_addheader(ctx, FILTER_JOB_HEADER, value) != MI_SUCCESS)
+			log_error("%s: cannot add %s: %s; the job will not fire on retrieval", qid,
+			          FILTER_JOB_HEADER, outcome->add_job_header);
+	}
+}
+
+static void milter_log_accepted(const char *qid, const FilterOutcome *outcome)
+{
+	const CtiRequest *req = outcome->request;
+
+	log_info("%s: accepted job=%s action=%s source=%s destination=%s trigger=%s", qid,
+	         outcome->job_id, request_action_name(req->action), req->source ? req->source : "",
+	         req->destination ? req->destination : "",
+	         req->trigger == CTI_TRIGGER_USER ? "user" : "system");
+}
+
+static sfsistat milter_eom(SMFICTX *ctx)
+{
+	MilterConn *conn = milter_conn(ctx);
+	FilterMsg *msg = milter_msg(conn);
+	g_autoptr(GError) error = NULL;
+	FilterOutcome outcome;
+
+	milter_queue_id(ctx, msg);
+	if (!filter_msg_eom(msg, &outcome, &error)) {
+		filter_outcome_clear(&outcome);
+		return milter_fail(ctx, conn, error);
+	}
+	milter_edit_headers(ctx, filter_msg_queue_id(msg),
+	                    (conn->protocol & SMFIP_HDR_LEADSPC) != 0, &outcome);
+	if (outcome.is_request)
+		milter_log_accepted(filter_msg_queue_id(msg), &outcome);
+	filter_outcome_clear(&outcome);
+	milter_msg_done(conn);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat milter_abort(SMFICTX *ctx)
+{
+	MilterConn *conn = smfi_getpriv(ctx);
+
+	if (conn != NULL)
+		milter_msg_done(conn);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat milter_close(SMFICTX *ctx)
+{
+	MilterConn *conn = smfi_getpriv(ctx);
+
+	if (conn != NULL) {
+		milter_msg_done(conn);
+		g_free(conn);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+    .xxfi_name = MILTER_NAME,
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = MILTER_ACTIONS,
+    .xxfi_connect = NULL,
+    .xxfi_helo = NULL,
+    .xxfi_envfrom = milter_envfrom,
+    .xxfi_envrcpt = milter_envrcpt,
+    .xxfi_header = milter_header,
+    .xxfi_eoh = milter_eoh,
+    .xxfi_body = milter_body,
+    .xxfi_eom = milter_eom,
+    .xxfi_abort = milter_abort,
+    .xxfi_close = milter_close,
+    .xxfi_unknown = NULL,
+    .xxfi_data = NULL,
+    .xxfi_negotiate = milter_negotiate,
+};
+
+/* milter_socket_path - the file of a "unix:" / "local:" spec, or NULL */
+static const char *milter_socket_path(const char *spec)
+{
+	if (g_str_has_prefix(spec, "unix:"))
+		return spec + 5;
+	if (g_str_has_prefix(spec, "local:"))
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+/* milter_lookup_user - the account to run as, or NULL to stay as we are */
+static struct passwd *milter_lookup_user(const char *user, gboolean *ok)
+{
+	struct passwd *pw;
+
+	*ok = TRUE;
+	if (user == NULL || *user == '\0' || geteuid() != 0)
+		return NULL;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_error("[milter] user: no such user '%s'", user);
+		*ok = FALSE;
+	}
+	return pw;
+}
+
+/* milter_prepare_dir - create DIR if missing, owned by PW when we run as root */
+static gboolean milter_prepare_dir(const char *dir, int mode, const struct passwd *pw)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0)
+		return TRUE;
+	if (g_mkdir_with_parents(dir, mode) != 0) {
+		log_error("cannot create %s: %s", dir, g_strerror(errno));
+		return FALSE;
+	}
+	if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) != 0) {
+		log_error("cannot chown %s to %s: %s", dir, pw->pw_name, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* milter_open_socket - bind the libmilter socket (removing a stale one) and give it to PW */
+static gboolean milter_open_socket(const char *spec, const struct passwd *pw)
+{
+	const char *path = milter_socket_path(spec);
+
+	if (path != NULL) {
+		g_autofree char *dir = g_path_get_dirname(path);
+		if (!milter_prepare_dir(dir, 0755, pw))
+			return FALSE;
+	}
+	if (smfi_setconn((char *)spec) != MI_SUCCESS || smfi_register(milter_desc) != MI_SUCCESS ||
+	    smfi_opensocket(TRUE) != MI_SUCCESS) {
+		log_error(
+		    "cannot open the milter socket %s (the directory must exist and be writable)",
+		    spec);
+		return FALSE;
+	}
+	if (path != NULL && pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0) {
+		log_error("cannot chown %s to %s: %s", path, pw->pw_name, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* milter_drop_privileges - become PW for good */
+static gboolean milter_drop_privileges(const struct passwd *pw)
+{
+	if (pw == NULL)
+		return TRUE;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_error("cannot drop privileges to %s: %s", pw->pw_name, g_strerror(errno));
+		return FALSE;
+	}
+	if (setuid(0) == 0) {
+		log_error("still root after dropping privileges to %s", pw->pw_name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* milter_start - everything before smfi_main(); FALSE after logging why */
+static gboolean milter_start(const char *config_path)
+{
+	g_autoptr(GError) error = NULL;
+	struct passwd *pw;
+	gboolean ok;
+
+	milter_config = config_load(config_path, &error);
+	if (milter_config == NULL) {
+		log_error("%s", error->message);
+		return FALSE;
+	}
+	pw = milter_lookup_user(milter_config->milter_user, &ok);
+	if (!ok || !milter_prepare_dir(milter_config->tmp_dir, 0700, pw))
+		return FALSE;
+	if (!milter_open_socket(milter_config->milter_socket, pw) || !milter_drop_privileges(pw))
+		return FALSE;
+	if (access(milter_config->tmp_dir, W_OK | X_OK) != 0) {
+		log_error("[milter] tmp_dir %s is not writable: %s", milter_config->tmp_dir,
+		          g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+int main(int argc, char **argv)
+{
+	g_autofree char *config_path = NULL;
+	gboolean debug = FALSE;
+	GOptionEntry entries[] = {
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read", "FILE"},
+	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log debug lines", NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
+	};
+	g_autoptr(GOptionContext) options = g_option_context_new("- the mailcti milter");
+	g_autoptr(GError) error = NULL;
+	int rc;
+
+	log_init(MILTER_NAME, FALSE);
+	g_option_context_add_main_entries(options, entries, NULL);
+	if (!g_option_context_parse(options, &argc, &argv, &error) || config_path == NULL) {
+		log_error("%s", error ? error->message : "usage: cti-milter -c CONFIG");
+		return 2;
+	}
+	log_set_debug(debug || log_get_debug());
+	g_mime_init();
+	if (!milter_start(config_path))
+		return 1;
+	log_info("listening on %s, running as uid %ld", milter_config->milter_socket,
+	         (long)getuid());
+	rc = smfi_main();
+	log_info("stopped");
+	g_clear_pointer(&milter_config, config_free);
+	g_mime_shutdown();
+	return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,409 @@
+/* filter - per-message logic of cti-milter: fast path, spool, find, submit.
+ *
+ * A FilterMsg owns everything about one message: envelope strings, the
+ * header block as received (in memory, bounded by max_message_size), the
+ * scanner, and the spool file (created in tmp_dir and unlinked at once, so
+ * nothing is left behind by a crash; closed by filter_msg_free()).  The
+ * config is borrowed.  Errors while spooling a multipart mail are kept and
+ * reported at end of message, and only if the mail turns out to carry a
+ * request: body chunks get no reply (SMFIP_NR_BODY), and a broken tmp_dir
+ * must not hold up mail that is no request.  Every failure is a FILTER_ERROR or CTI_REQUEST_ERROR
+ * GError whose code keeps temporary and permanent apart (reply.h).
+ */
+#include "filter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include "filter-private.h"
+#include <string.h>
+#include <unistd.h>
+
+#include "part.h"
+#include "reply.h"
+#include "scan.h"
+#include "submit.h"
+
+struct FilterMsg {
+	const CtiConfig *config;
+	char *sender;
+	char *auth_authen;
+	char *client_addr;
+	char *queue_id;
+	GPtrArray *recipients;
+	GString *headers;   /* "Name:value\r\n" as received */
+	char *content_type; /* first top-level Content-Type value */
+	char *disposition;  /* first top-level Content-Disposition value */
+	char *message_id;
+	guint job_headers;  /* X-CTI-Job headers that came from outside */
+	gboolean announced; /* the top-level headers announce a request */
+	Scan *scan;         /* multipart: scanning the body; NULL otherwise */
+	int spool_fd;       /* -1 when not spooling */
+	gsize size;         /* header + body bytes seen */
+	gboolean too_big;
+	GError *deferred; /* a body-time failure, reported at eom */
+};
+
+/* filter_msg_new - an empty message context */
+FilterMsg *filter_msg_new(const CtiConfig *config)
+{
+	FilterMsg *msg = g_new0(FilterMsg, 1);
+
+	msg->config = config;
+	msg->recipients = g_ptr_array_new_with_free_func(g_free);
+	msg->headers = g_string_sized_new(2048);
+	msg->spool_fd = -1;
+	return msg;
+}
+
+/* filter_msg_free - free everything the message owns */
+void filter_msg_free(FilterMsg *msg)
+{
+	if (msg == NULL)
+		return;
+	if (msg->spool_fd >= 0)
+		close(msg->spool_fd);
+	g_free(msg->sender);
+	g_free(msg->auth_authen);
+	g_free(msg->client_addr);
+	g_free(msg->queue_id);
+	g_ptr_array_unref(msg->recipients);
+	g_string_free(msg->headers, TRUE);
+	g_free(msg->content_type);
+	g_free(msg->disposition);
+	g_free(msg->message_id);
+	scan_free(msg->scan);
+	g_clear_error(&msg->deferred);
+	g_free(msg);
+}
+
+/* filter_strip_angles - "<a@b>" -> "a@b", "<>" -> "" (transfer full) */
+static char *filter_strip_angles(const char *addr)
+{
+	gsize len = strlen(addr);
+
+	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>')
+		return g_strndup(addr + 1, len - 2);
+	return g_strdup(addr);
+}
+
+static char *filter_nonempty(const char *value)
+{
+	return value != NULL && *value != '\0' ? g_strdup(value) : NULL;
+}
+
+/* filter_msg_envelope - record the sender and the MAIL-stage macros */
+void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_authen,
+                         const char *client_addr)
+{
+	g_free(msg->sender);
+	msg->sender = filter_strip_angles(sender ? sender : "");
+	g_free(msg->auth_authen);
+	msg->auth_authen = filter_nonempty(auth_authen);
+	g_free(msg->client_addr);
+	msg->client_addr = filter_nonempty(client_addr);
+}
+
+/* filter_msg_recipient - record one recipient */
+void filter_msg_recipient(FilterMsg *msg, const char *rcpt)
+{
+	if (rcpt != NULL)
+		g_ptr_array_add(msg->recipients, filter_strip_angles(rcpt));
+}
+
+/* filter_msg_set_queue_id - remember the queue id */
+void filter_msg_set_queue_id(FilterMsg *msg, const char *queue_id)
+{
+	if (queue_id == NULL || *queue_id == '\0')
+		return;
+	g_free(msg->queue_id);
+	msg->queue_id = g_strdup(queue_id);
+}
+
+/* filter_msg_queue_id - for log lines */
+const char *filter_msg_queue_id(const FilterMsg *msg)
+{
+	return msg->queue_id ? msg->queue_id : "NOQUEUE";
+}
+
+/* filter_msg_sender - for log lines */
+const char *filter_msg_sender(const FilterMsg *msg)
+{
+	return msg->sender ? msg->sender : "";
+}
+
+/* filter_msg_first_recipient - the recipient the request is for */
+const char *filter_msg_first_recipient(const FilterMsg *msg)
+{
+	return msg->recipients->len > 0 ? g_ptr_array_index(msg->recipients, 0) : "";
+}
+
+/* filter_append_crlf - append TEXT with bare LF (folded MTA header values) as CRLF */
+static void filter_append_crlf(GString *out, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n' && (p == text || p[-1] != '\r'))
+			g_string_append_c(out, '\r');
+		g_string_append_c(out, *p);
+	}
+}
+
+static void filter_remember_first(char **slot, const char *value)
+{
+	if (*slot == NULL)
+		*slot = g_strstrip(g_strdup(value));
+}
+
+/* filter_msg_header - keep the header for the spool; note the ones that matter */
+void filter_msg_header(FilterMsg *msg, const char *name, const char *value)
+{
+	if (g_ascii_strcasecmp(name, "Content-Type") == 0)
+		filter_remember_first(&msg->content_type, value);
+	else if (g_ascii_strcasecmp(name, "Content-Disposition") == 0)
+		filter_remember_first(&msg->disposition, value);
+	else if (g_ascii_strcasecmp(name, "Message-Id") == 0)
+		filter_remember_first(&msg->message_id, value);
+	else if (g_ascii_strcasecmp(name, FILTER_JOB_HEADER) == 0)
+		msg->job_headers++;
+	if (msg->too_big)
+		return;
+	g_string_append(msg->headers, name);
+	g_string_append_c(msg->headers, ':');
+	filter_append_crlf(msg->headers, value);
+	g_string_append(msg->headers, "\r\n");
+	if (msg->headers->len > msg->config->max_message_size)
+		msg->too_big = TRUE;
+}
+
+static gboolean filter_is_multipart(const char *content_type)
+{
+	g_autoptr(GMimeContentType) type = NULL;
+
+	if (content_type == NULL)
+		return FALSE;
+	type = g_mime_content_type_parse(NULL, content_type);
+	return type != NULL &&
+	       g_ascii_strcasecmp(g_mime_content_type_get_media_type(type), "multipart") == 0;
+}
+
+/* filter_spool_write - append LEN bytes to the spool file */
+static gboolean filter_spool_write(FilterMsg *msg, const void *data, gsize len, GError **error)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(msg->spool_fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+			g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
+			            "cannot write the spool file in %s: %s", msg->config->tmp_dir,
+			            g_strerror(saved));
+			return FALSE;
+		}
+		p += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* filter_spool_open - an unlinked temp file in tmp_dir holding the headers and the blank line */
+static gboolean filter_spool_open(FilterMsg *msg, GError **error)
+{
+	g_autofree char *path = g_build_filename(msg->config->tmp_dir, "cti-milter.XXXXXX", NULL);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		int saved = errno;
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
+		            "cannot create a spool file in %s: %s", msg->config->tmp_dir,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	unlink(path);
+	msg->spool_fd = fd;
+	msg->size = msg->headers->len + 2;
+	if (!filter_spool_write(msg, msg->headers->str, msg->headers->len, error) ||
+	    !filter_spool_write(msg, "\r\n", 2, error))
+		return FALSE;
+	return TRUE;
+}
+
+/* filter_msg_eoh - accept what cannot be a request; otherwise prepare for the body */
+FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
+{
+	gboolean multipart = filter_is_multipart(msg->content_type);
+	g_autoptr(GError) local = NULL;
+
+	msg->announced = scan_field_announces_cti("Content-Type", msg->content_type) ||
+	                 scan_field_announces_cti("Content-Disposition", msg->disposition);
+	if (!msg->announced && !multipart)
+		return msg->job_headers > 0 ? FILTER_EOH_CONTINUE : FILTER_EOH_ACCEPT;
+	if (!msg->announced)
+		msg->scan = scan_new();
+	if (msg->too_big)
+		return FILTER_EOH_CONTINUE;
+	if (filter_spool_open(msg, &local))
+		return FILTER_EOH_CONTINUE;
+	if (msg->announced) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FILTER_EOH_FAIL;
+	}
+	/* Maybe no request at all: let the mail pass unless the body shows one. */
+	msg->deferred = g_steal_pointer(&local);
+	return FILTER_EOH_CONTINUE;
+}
+
+/* filter_msg_body - spool and scan one chunk */
+void filter_msg_body(FilterMsg *msg, const void *data, gsize len)
+{
+	if (msg->scan != NULL)
+		scan_feed(msg->scan, data, len);
+	if (msg->spool_fd < 0 || msg->deferred != NULL)
+		return;
+	if (msg->size + len > msg->config->max_message_size) {
+		msg->too_big = TRUE;
+		close(msg->spool_fd);
+		msg->spool_fd = -1;
+		return;
+	}
+	msg->size += len;
+	filter_spool_write(msg, data, len, &msg->deferred);
+}
+
+/* filter_is_candidate - announced by the top-level headers or found by the scanner */
+static gboolean filter_is_candidate(FilterMsg *msg)
+{
+	if (msg->announced)
+		return TRUE;
+	return msg->scan != NULL && scan_finish(msg->scan);
+}
+
+/* filter_parse_spool - the spooled mail as a GMimeMessage reading from the file (transfer full) */
+static GMimeMessage *filter_parse_spool(FilterMsg *msg, GError **error)
+{
+	int fd = dup(msg->spool_fd);
+	g_autoptr(GMimeStream) stream = NULL;
+	g_autoptr(GMimeParser) parser = NULL;
+	GMimeMessage *message;
+
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
+		            "cannot reopen the spool file: %s", g_strerror(saved));
+		return NULL;
+	}
+	stream = g_mime_stream_fs_new(fd);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	message = g_mime_parser_construct_message(parser, NULL);
+	if (message == NULL)
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
+		            "cannot parse the spooled message");
+	return message;
+}
+
+/* filter_read_request - the parsed request of the spooled mail; NULL with no error: none there */
+static CtiRequest *filter_read_request(FilterMsg *msg, GError **error)
+{
+	g_autoptr(GMimeMessage) message = filter_parse_spool(msg, error);
+	g_autofree char *text = NULL;
+	GMimePart *part = NULL;
+	gsize len = 0;
+
+	if (message == NULL || !part_find(message, &part, error) || part == NULL)
+		return NULL;
+	text = part_decode(part, msg->config->max_request_size, &len, error);
+	if (text == NULL)
+		return NULL;
+	return request_parse(text, len, error);
+}
+
+static GBytes *filter_spool_bytes(FilterMsg *msg, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GMappedFile) map = g_mapped_file_new_from_fd(msg->spool_fd, FALSE, &local);
+
+	if (map == NULL) {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP, "cannot map the spool file: %s",
+		            local->message);
+		return NULL;
+	}
+	return g_mapped_file_get_bytes(map);
+}
+
+/* filter_submit - SUBMIT REQ with the spooled mail; ctid's Job-Id (transfer full) */
+static char *filter_submit(FilterMsg *msg, const CtiRequest *req, GError **error)
+{
+	g_autofree char *text = request_format(req);
+	g_autoptr(GBytes) message = filter_spool_bytes(msg, error);
+	const char *recipient = filter_msg_first_recipient(msg);
+	g_autofree char *job_id = NULL;
+	SubmitInfo info = {
+	    .request = text,
+	    .sender = msg->sender,
+	    .recipient = recipient,
+	    .auth_authen = msg->auth_authen,
+	    .client_addr = msg->client_addr,
+	    .queue_id = msg->queue_id,
+	    .message_id = msg->message_id,
+	    .mailbox = NULL,
+	    .message = message,
+	};
+
+	if (message == NULL)
+		return NULL;
+	if (req->trigger == CTI_TRIGGER_USER)
+		info.mailbox = req->mailbox ? req->mailbox : recipient;
+	info.job_id = job_id = submit_job_id(&info);
+	return submit_request(msg->config->ctid_socket, msg->config->ctid_timeout_ms, &info, error);
+}
+
+/* filter_msg_eom - decide on the whole message */
+gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
+{
+	g_autoptr(CtiRequest) req = NULL;
+	GError *local = NULL;
+
+	memset(outcome, 0, sizeof *outcome);
+	outcome->remove_job_headers = msg->job_headers;
+	if (!filter_is_candidate(msg))
+		return TRUE;
+	if (msg->deferred != NULL) {
+		g_propagate_error(error, g_steal_pointer(&msg->deferred));
+		return FALSE;
+	}
+	if (msg->too_big) {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TOO_BIG,
+		            "a mail carrying a CTI request may not exceed %" G_GSIZE_FORMAT
+		            " bytes",
+		            msg->config->max_message_size);
+		return FALSE;
+	}
+	req = filter_read_request(msg, &local);
+	if (req == NULL) {
+		if (local == NULL)
+			return TRUE; /* a candidate without a request part of its own */
+		g_propagate_error(error, local);
+		return FALSE;
+	}
+	outcome->job_id = filter_submit(msg, req, error);
+	if (outcome->job_id == NULL)
+		return FALSE;
+	outcome->is_request = TRUE;
+	if (req->trigger == CTI_TRIGGER_USER)
+		outcome->add_job_header = g_strdup(outcome->job_id);
+	outcome->request = g_steal_pointer(&req);
+	return TRUE;
+}
+
+/* filter_outcome_clear - free the outcome's strings and request */
+void filter_outcome_clear(FilterOutcome *outcome)
+{
+	g_clear_pointer(&outcome->job_id, g_free);
+	g_clear_pointer(&outcome->request, request_free);
+	g_clear_pointer(&outcome->add_job_header, g_free);
+}

@@ -1,0 +1,78 @@
+/* filter - what cti-milter does with one message, without libmilter.
+ *
+ * The libmilter callbacks in cti-milter.c only fetch the context and call
+ * these functions, so Check can drive a whole message through them.
+ * One FilterMsg per message (envelope to end of message): it owns the
+ * envelope strings, the headers as received, the scanner and the spool file.
+ *
+ * The path of a message:
+ *   headers -> filter_msg_eoh():  not multipart, not application/x-cti, no
+ *              *.cti file name and no X-CTI-Job header to remove: ACCEPT
+ *              (the body is never seen); otherwise go on, spooling the mail
+ *              to an unlinked temp file in [milter] tmp_dir.
+ *   body    -> filter_msg_body(): spool and scan for request part headers.
+ *   end     -> filter_msg_eom():  parse a candidate with GMime, find and
+ *              validate the request, SUBMIT it to ctid, report the job.
+ * Failures come back as GErrors for reply_from_error().
+ */
+#ifndef MAILCTI_FILTER_FILTER_H
+#define MAILCTI_FILTER_FILTER_H
+
+#include <glib.h>
+
+/* by path: the build tree's autoconf config.h comes first on the include path */
+#include "../lib/config.h"
+#include "request.h"
+
+/* The header ctid's Dovecot plugin looks for (Trigger: user). */
+#define FILTER_JOB_HEADER "X-CTI-Job"
+
+typedef struct FilterMsg FilterMsg;
+
+typedef enum {
+	FILTER_EOH_ACCEPT,   /* not a request: accept, skip the body */
+	FILTER_EOH_CONTINUE, /* send the body */
+	FILTER_EOH_FAIL,     /* see the error */
+} FilterEoh;
+
+typedef struct {
+	gboolean is_request;      /* a request was found and ctid took it */
+	char *job_id;             /* ctid's Job-Id, when is_request */
+	CtiRequest *request;      /* the parsed request, when is_request */
+	char *add_job_header;     /* value for a new X-CTI-Job header (Trigger: user), or NULL */
+	guint remove_job_headers; /* X-CTI-Job headers from outside to delete (indexes 1..n) */
+} FilterOutcome;
+
+/* filter_msg_new - a message context reading settings from CONFIG (borrowed, must outlive it) */
+FilterMsg *filter_msg_new(const CtiConfig *config);
+/* filter_msg_free - free, closing the spool file; NULL is a no-op */
+void filter_msg_free(FilterMsg *msg);
+
+/* filter_msg_envelope - the sender ("<>" or "<a@b>" as given) and optional macros */
+void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_authen,
+                         const char *client_addr);
+/* filter_msg_recipient - one envelope recipient, as given */
+void filter_msg_recipient(FilterMsg *msg, const char *rcpt);
+/* filter_msg_set_queue_id - the MTA's queue id once known (NULL ignored) */
+void filter_msg_set_queue_id(FilterMsg *msg, const char *queue_id);
+/* filter_msg_queue_id - the queue id, or "NOQUEUE" */
+const char *filter_msg_queue_id(const FilterMsg *msg);
+/* filter_msg_sender - the envelope sender without <>, "" for the null sender */
+const char *filter_msg_sender(const FilterMsg *msg);
+/* filter_msg_first_recipient - the first envelope recipient without <>, or "" */
+const char *filter_msg_first_recipient(const FilterMsg *msg);
+/* filter_msg_header - one header; VALUE is everything after the colon, leading space included */
+void filter_msg_header(FilterMsg *msg, const char *name, const char *value);
+/* filter_msg_eoh - end of headers: decide the fast path; FILTER_EOH_FAIL + error */
+FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error);
+/* filter_msg_body - one body chunk (errors are kept for filter_msg_eom) */
+void filter_msg_body(FilterMsg *msg, const void *data, gsize len);
+/* filter_msg_eom - end of message: find, validate and submit the request; FALSE + error */
+gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error);
+
+/* filter_outcome_clear - free what OUTCOME holds */
+void filter_outcome_clear(FilterOutcome *outcome);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FilterMsg, filter_msg_free)
+
+#endif

@@ -1,0 +1,473 @@
+/* check_store - the job store: submit/get/update/list/attempts, reopen keeps jobs,
+ * temporary failures (read-only spool dir, locked DB) leave no half job, duplicate
+ * ids are refused, and the embedded schema equals schema/jobs-*.sql. */
+#define _GNU_SOURCE /* setresuid */
+#include <check.h>
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static char *tmpdir;
+
+static void setup(void)
+{
+	tmpdir = g_dir_make_tmp("check_store.XXXXXX", NULL);
+	ck_assert_ptr_nonnull(tmpdir);
+}
+
+static void rm_rf(const char *path)
+{
+	GDir *d = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	if (d) {
+		while ((name = g_dir_read_name(d))) {
+			g_autofree char *p = g_build_filename(path, name, NULL);
+			rm_rf(p);
+		}
+		g_dir_close(d);
+		chmod(path, 0700);
+		g_rmdir(path);
+	} else {
+		g_unlink(path);
+	}
+}
+
+static void teardown(void)
+{
+	rm_rf(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+}
+
+static CtiStore *open_store(void)
+{
+	g_autofree char *db = g_build_filename(tmpdir, "db", "jobs.db", NULL);
+	g_autofree char *spool = g_build_filename(tmpdir, "spool", NULL);
+	GError *error = NULL;
+	CtiStore *s = store_open(db, spool, &error);
+
+	ck_assert_msg(s != NULL, "%s", error ? error->message : "");
+	return s;
+}
+
+static CtiJob *new_job(const char *sender, gint64 created)
+{
+	CtiJob *j = g_new0(CtiJob, 1);
+
+	j->state = CTI_JOB_QUEUED;
+	j->request = g_strdup("Action: connect\nSource: 2001\nDestination: 0312345678\n");
+	j->sender = g_strdup(sender);
+	j->recipient = g_strdup("call@pbx.example");
+	j->created = created;
+	j->due_at = created;
+	return j;
+}
+
+static const char msg[] = "From: alice@example.org\r\nSubject: call\r\n\r\nbody\r\n";
+
+START_TEST(test_submit_get)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) j = new_job("alice@example.org", 1000);
+	g_autoptr(CtiJob) got = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *contents = NULL;
+	gsize len = 0;
+
+	j->auth_authen = g_strdup("alice");
+	j->client_addr = g_strdup("127.0.0.1");
+	j->queue_id = g_strdup("4XyZ1");
+	j->message_id = g_strdup("<m1@example.org>");
+	j->mailbox = g_strdup("bob@example.org");
+	j->deadline = 1120;
+	ck_assert_msg(store_submit(s, j, msg, sizeof(msg) - 1, &error), "%s",
+	              error ? error->message : "");
+	ck_assert(store_job_id_valid(j->id));
+	got = store_get(s, j->id, &error);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got->id, j->id);
+	ck_assert_int_eq(got->state, CTI_JOB_QUEUED);
+	ck_assert_str_eq(got->request, j->request);
+	ck_assert_str_eq(got->sender, "alice@example.org");
+	ck_assert_str_eq(got->recipient, "call@pbx.example");
+	ck_assert_str_eq(got->auth_authen, "alice");
+	ck_assert_str_eq(got->client_addr, "127.0.0.1");
+	ck_assert_str_eq(got->queue_id, "4XyZ1");
+	ck_assert_str_eq(got->message_id, "<m1@example.org>");
+	ck_assert_str_eq(got->mailbox, "bob@example.org");
+	ck_assert_int_eq(got->created, 1000);
+	ck_assert_int_eq(got->due_at, 1000);
+	ck_assert_int_eq(got->deadline, 1120);
+	ck_assert_int_eq(got->attempts, 0);
+	ck_assert_ptr_null(got->reason);
+	ck_assert(!got->notified);
+	path = store_message_path(s, j->id);
+	ck_assert(g_file_get_contents(path, &contents, &len, NULL));
+	ck_assert_uint_eq(len, sizeof(msg) - 1);
+	ck_assert(memcmp(contents, msg, len) == 0);
+
+	ck_assert_ptr_null(store_get(s, "00000000000000000000000000000000", &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+	ck_assert_ptr_null(store_message_path(s, "../../etc/passwd"));
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_ids)
+{
+	g_autofree char *a = store_new_job_id();
+	g_autofree char *b = store_new_job_id();
+
+	ck_assert(store_job_id_valid(a));
+	ck_assert_uint_eq(strlen(a), CTI_JOB_ID_LEN);
+	ck_assert_str_ne(a, b);
+	ck_assert(!store_job_id_valid("ABCDEF00000000000000000000000000"));
+	ck_assert(!store_job_id_valid("abc"));
+	ck_assert(!store_job_id_valid(NULL));
+}
+END_TEST
+
+START_TEST(test_update_and_lists)
+{
+	CtiStore *s = open_store();
+	g_autoptr(GError) error = NULL;
+	CtiJob *jobs[4];
+	g_autoptr(GPtrArray) live = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(CtiJob) got = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = new_job(i % 2 ? "bob@example.org" : "", 100 + i);
+		ck_assert(store_submit(s, jobs[i], msg, sizeof(msg) - 1, &error));
+	}
+	jobs[1]->state = CTI_JOB_SUCCESS;
+	jobs[1]->reason = g_strdup("answered");
+	jobs[1]->finished = 200;
+	jobs[1]->notified = TRUE;
+	jobs[1]->attempts = 2;
+	ck_assert(store_update(s, jobs[1], &error));
+	jobs[2]->state = CTI_JOB_RETRY_WAIT;
+	jobs[2]->due_at = 500;
+	ck_assert(store_update(s, jobs[2], &error));
+
+	got = store_get(s, jobs[1]->id, &error);
+	ck_assert_int_eq(got->state, CTI_JOB_SUCCESS);
+	ck_assert_str_eq(got->reason, "answered");
+	ck_assert_int_eq(got->finished, 200);
+	ck_assert(got->notified);
+	ck_assert_int_eq(got->attempts, 2);
+
+	live = store_list_live(s, &error);
+	ck_assert_uint_eq(live->len, 3);
+	ck_assert_str_eq(((CtiJob *)live->pdata[0])->id, jobs[0]->id);
+	ck_assert_str_eq(((CtiJob *)live->pdata[1])->id, jobs[2]->id);
+	ck_assert_int_eq(((CtiJob *)live->pdata[1])->due_at, 500);
+	ck_assert_str_eq(((CtiJob *)live->pdata[2])->id, jobs[3]->id);
+
+	list = store_list(s, -1, NULL, 0, 0, &error);
+	ck_assert_uint_eq(list->len, 4);
+	ck_assert_str_eq(((CtiJob *)list->pdata[0])->id, jobs[3]->id); /* newest first */
+	g_ptr_array_unref(list);
+	list = store_list(s, -1, "bob@example.org", 0, 0, &error);
+	ck_assert_uint_eq(list->len, 2);
+	g_ptr_array_unref(list);
+	list = store_list(s, CTI_JOB_SUCCESS, NULL, 0, 0, &error);
+	ck_assert_uint_eq(list->len, 1);
+	g_ptr_array_unref(list);
+	list = store_list(s, -1, NULL, 102, 0, &error);
+	ck_assert_uint_eq(list->len, 2);
+	g_ptr_array_unref(list);
+	list = store_list(s, -1, NULL, 0, 1, &error);
+	ck_assert_uint_eq(list->len, 1);
+
+	g_free(jobs[0]->id);
+	jobs[0]->id = g_strdup("0123456789abcdef0123456789abcdef");
+	ck_assert(!store_update(s, jobs[0], &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+	for (int i = 0; i < 4; i++)
+		job_free(jobs[i]);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_attempts)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+	g_autoptr(CtiJob) got = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	CtiAttempt *a;
+
+	ck_assert(store_submit(s, j, msg, sizeof(msg) - 1, &error));
+	ck_assert(store_attempt_begin(s, j->id, 1, "c1", &error));
+	ck_assert(store_attempt_end(s, j->id, 1, "busy", "busy", &error));
+	ck_assert(store_attempt_begin(s, j->id, 2, NULL, &error));
+	ck_assert(!store_attempt_begin(s, j->id, 2, NULL, &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM));
+	g_clear_error(&error);
+	ck_assert(!store_attempt_begin(s, "0123456789abcdef0123456789abcdef", 1, NULL, &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+	g_clear_error(&error);
+	ck_assert(!store_attempt_end(s, j->id, 7, "x", NULL, &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+	g_clear_error(&error);
+
+	list = store_attempts(s, j->id, &error);
+	ck_assert_uint_eq(list->len, 2);
+	a = list->pdata[0];
+	ck_assert_int_eq(a->number, 1);
+	ck_assert_str_eq(a->outcome, "busy");
+	ck_assert_str_eq(a->cause, "busy");
+	ck_assert_str_eq(a->call_id, "c1");
+	ck_assert_int_gt(a->started, G_GINT64_CONSTANT(1600000000000));
+	ck_assert_int_ge(a->ended, a->started);
+	a = list->pdata[1];
+	ck_assert_int_eq(a->number, 2);
+	ck_assert_int_eq(a->ended, 0);
+	ck_assert_ptr_null(a->outcome);
+	got = store_get(s, j->id, &error);
+	ck_assert_int_eq(got->attempts, 2);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) live = NULL;
+	g_autofree char *db = g_build_filename(tmpdir, "db", "jobs.db", NULL);
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+
+	ck_assert(store_submit(s, j, msg, sizeof(msg) - 1, &error));
+	store_close(s);
+	s = open_store();
+	live = store_list_live(s, &error);
+	ck_assert_uint_eq(live->len, 1);
+	ck_assert_str_eq(((CtiJob *)live->pdata[0])->id, j->id);
+	store_close(s);
+
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	/* a newer schema than this program knows is refused */
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(raw);
+	{
+		g_autofree char *spool = g_build_filename(tmpdir, "spool", NULL);
+		ck_assert_ptr_null(store_open(db, spool, &error));
+		ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM));
+		ck_assert(strstr(error->message, "newer") != NULL);
+	}
+}
+END_TEST
+
+START_TEST(test_duplicate)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+	g_autoptr(CtiJob) k = new_job("evil@b.example", 100);
+	g_autoptr(CtiJob) got = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *contents = NULL;
+
+	ck_assert(store_submit(s, j, msg, sizeof(msg) - 1, &error));
+	k->id = g_strdup(j->id);
+	ck_assert(!store_submit(s, k, "other", 5, &error));
+	ck_assert_msg(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM), "%s",
+	              error->message);
+	g_clear_error(&error);
+	path = store_message_path(s, j->id);
+	ck_assert(g_file_get_contents(path, &contents, NULL, NULL));
+	ck_assert_str_eq(contents, msg);
+	got = store_get(s, j->id, &error);
+	ck_assert_str_eq(got->sender, "a@b.example");
+
+	/* spool file already removed (job done): the INSERT fails, the new file goes again */
+	ck_assert(store_remove_message(s, j->id, &error));
+	ck_assert(store_remove_message(s, j->id, &error)); /* idempotent */
+	ck_assert(!store_submit(s, k, "other", 5, &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM));
+	ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+
+	g_free(k->id);
+	k->id = g_strdup("not-hex");
+	g_clear_error(&error);
+	ck_assert(!store_submit(s, k, "other", 5, &error));
+	store_close(s);
+}
+END_TEST
+
+/* count_spool - regular files in the spool dir, including temp files */
+static guint count_spool(void)
+{
+	g_autofree char *spool = g_build_filename(tmpdir, "spool", NULL);
+	GDir *d = g_dir_open(spool, 0, NULL);
+	guint n = 0;
+
+	while (d && g_dir_read_name(d))
+		n++;
+	if (d)
+		g_dir_close(d);
+	return n;
+}
+
+/* submit_as_nobody - in a child without root (when root), submit one job to the store;
+ * exit 0 when that failed with CTI_STORE_ERROR_TEMP */
+static int submit_as_nobody(void)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+		g_autoptr(GError) error = NULL;
+		g_autofree char *db = g_build_filename(tmpdir, "db", "jobs.db", NULL);
+		g_autofree char *spool = g_build_filename(tmpdir, "spool", NULL);
+		CtiStore *s;
+
+		if (geteuid() == 0 && setresuid(65534, 65534, 65534) != 0)
+			_exit(5);
+		s = store_open(db, spool, &error);
+		if (!s)
+			_exit(4);
+		if (store_submit(s, j, msg, sizeof(msg) - 1, &error))
+			_exit(2);
+		_exit(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP) ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+START_TEST(test_readonly_spool)
+{
+	g_autofree char *spool = g_build_filename(tmpdir, "spool", NULL);
+	g_autofree char *db_dir = g_build_filename(tmpdir, "db", NULL);
+	g_autofree char *cmd = g_strdup_printf("chmod -R a+rwX '%s'", db_dir);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) live = NULL;
+	CtiStore *s = open_store();
+
+	store_close(s);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(chmod(spool, 0555), 0);
+	ck_assert_int_eq(submit_as_nobody(), 0);
+	/* no half job: neither a row nor a spool file */
+	s = open_store();
+	live = store_list_live(s, &error);
+	ck_assert_uint_eq(live->len, 0);
+	ck_assert_uint_eq(count_spool(), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_locked_db)
+{
+	CtiStore *s = open_store();
+	g_autofree char *db = g_build_filename(tmpdir, "db", "jobs.db", NULL);
+	g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+	g_autoptr(GError) error = NULL;
+	sqlite3 *raw = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert(!store_submit(s, j, msg, sizeof(msg) - 1, &error));
+	ck_assert_msg(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP), "%s",
+	              error->message);
+	ck_assert_uint_eq(count_spool(), 0);
+	sqlite3_exec(raw, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(raw);
+	g_clear_error(&error);
+	ck_assert(store_submit(s, j, msg, sizeof(msg) - 1, &error));
+	ck_assert_uint_eq(count_spool(), 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_schema_files)
+{
+	gsize n = 0;
+	const CtiStoreMigration *m = store_schema_migrations(&n);
+	g_autofree char *dir = g_build_filename(SRCDIR, "..", "schema", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	gsize files = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((name = g_dir_read_name(d)))
+		if (g_str_has_prefix(name, "jobs-") && g_str_has_suffix(name, ".sql"))
+			files++;
+	g_dir_close(d);
+	ck_assert_uint_eq(files, n);
+	for (gsize i = 0; i < n; i++) {
+		g_autofree char *expect_name = g_strdup_printf("jobs-%03d.sql", m[i].version);
+		g_autofree char *path = g_build_filename(dir, m[i].name, NULL);
+		g_autofree char *text = NULL;
+
+		ck_assert_str_eq(m[i].name, expect_name);
+		ck_assert_int_eq(m[i].version, (int)i + 1);
+		ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "%s", path);
+		ck_assert_msg(strcmp(text, m[i].sql) == 0,
+		              "lib/store-schema.c differs from schema/%s", m[i].name);
+	}
+}
+END_TEST
+
+START_TEST(test_state_names)
+{
+	for (int st = CTI_JOB_QUEUED; st <= CTI_JOB_EXPIRED; st++)
+		ck_assert_int_eq(job_state_from_name(job_state_name(st)), st);
+	ck_assert_str_eq(job_state_name(CTI_JOB_WAITING_USER), "waiting-user");
+	ck_assert_int_eq(job_state_from_name("nope"), -1);
+	ck_assert(!job_state_is_terminal(CTI_JOB_RETRY_WAIT));
+	ck_assert(job_state_is_terminal(CTI_JOB_EXPIRED));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_submit_get);
+	tcase_add_test(tc, test_ids);
+	tcase_add_test(tc, test_update_and_lists);
+	tcase_add_test(tc, test_attempts);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_duplicate);
+	tcase_add_test(tc, test_readonly_spool);
+	tcase_add_test(tc, test_locked_db);
+	tcase_add_test(tc, test_schema_files);
+	tcase_add_test(tc, test_state_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

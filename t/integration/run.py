@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""run - the integration test runner.
+
+  t/integration/run.py --stack DIR            use the stack already running in DIR
+  t/integration/run.py --build BUILD_DIR      start a private stack from BUILD_DIR's
+                                              binaries in a temporary directory, run,
+                                              stop it and remove it (--keep keeps it)
+Options: -k SUBSTRING (run only matching tests), --time-scale X, --list.
+Prints PASS/FAIL per test, and as its last line "N passed, N failed".
+Exit status 0 only when every selected test passed.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (it would go into the dist)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import libstack  # noqa: E402
+from libpbx import PbxLog  # noqa: E402
+import test_skeleton  # noqa: E402
+
+MODULES = [test_skeleton]
+
+
+class Context:
+    def __init__(self, stack):
+        self.stack = stack
+        self.pbx = PbxLog(stack["PBX_LOG"])
+
+
+def all_tests():
+    return [t for m in MODULES for t in m.TESTS]
+
+
+def start_stack(args):
+    base = tempfile.mkdtemp(prefix="mailcti-it.")
+    os.chmod(base, 0o755)  # Dovecot's users and Postfix need to traverse it
+    stack_dir = os.path.join(base, "stack")
+    cmd = [libstack.STACK_SCRIPT, "start", stack_dir, "--build", args.build,
+           "--time-scale", str(args.time_scale)]
+    if args.ports:
+        cmd += ["--ports", str(args.ports)]
+    subprocess.run(cmd, check=True)
+    return base, stack_dir
+
+
+def run_tests(ctx, tests):
+    passed = failed = 0
+    for test in tests:
+        t0 = time.monotonic()
+        try:
+            test(ctx)
+        except AssertionError as e:
+            failed += 1
+            print("FAIL %s (%.1f s): %s" % (test.__name__, time.monotonic() - t0, e), flush=True)
+        except Exception:  # a crash in a test is a failure too, with its traceback
+            failed += 1
+            print("FAIL %s (%.1f s): exception" % (test.__name__, time.monotonic() - t0), flush=True)
+            traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print("PASS %s (%.1f s)" % (test.__name__, time.monotonic() - t0), flush=True)
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stack", help="directory of a running stack")
+    ap.add_argument("--build", help="build directory to start a private stack from")
+    ap.add_argument("--time-scale", type=float, default=5.0)
+    ap.add_argument("--ports", type=int, help="base port for the private stack")
+    ap.add_argument("--keep", action="store_true", help="keep the private stack running and its directory")
+    ap.add_argument("-k", dest="select", help="run only tests whose name contains this")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+
+    tests = [t for t in all_tests() if not args.select or args.select in t.__name__]
+    if args.list:
+        for t in tests:
+            print("%-34s %s" % (t.__name__, (t.__doc__ or "").strip()))
+        return 0
+    if bool(args.stack) == bool(args.build):
+        ap.error("give exactly one of --stack DIR or --build BUILD_DIR")
+
+    base = None
+    stack_dir = args.stack
+    if args.build:
+        args.build = os.path.abspath(args.build)
+        try:
+            base, stack_dir = start_stack(args)
+        except subprocess.CalledProcessError:
+            print("FAIL stack start")
+            print("0 passed, %d failed" % len(tests))
+            return 1
+    try:
+        ctx = Context(libstack.Stack(stack_dir))
+        passed, failed = run_tests(ctx, tests)
+    finally:
+        if base and not args.keep:
+            subprocess.run([libstack.STACK_SCRIPT, "stop", stack_dir], check=False)
+            shutil.rmtree(base, ignore_errors=True)
+        elif base:
+            print("stack kept running in %s" % stack_dir)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
