@@ -37,10 +37,12 @@ static void report(const char *phase, double *v, int n)
 	qsort(v, n, sizeof *v, cmp_double);
 	for (int i = 0; i < n; i++)
 		sum += v[i];
-	printf("%s n=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", phase, n, v[n / 2], v[(n * 99) / 100], sum / n);
+	printf("%s n=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", phase, n, v[n / 2],
+	       v[(n * 99) / 100], sum / n);
 }
 
-static int one_round(int dirfd, const char *buf, size_t size, double *t_write, double *t_fsync, double *t_dirsync)
+static int one_round(int dirfd, const char *buf, size_t size, double *t_write, double *t_fsync,
+                     double *t_dirsync)
 {
 	double t0 = now_us(), t1, t2;
 	int fd = openat(dirfd, "fsync-bench.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -70,7 +72,8 @@ int main(int argc, char **argv)
 	size_t size = strtoul(argv[3], NULL, 10);
 	int dirfd = open(argv[1], O_RDONLY | O_DIRECTORY);
 	char *buf = malloc(size + 1);
-	double *w = calloc(n, sizeof *w), *f = calloc(n, sizeof *f), *d = calloc(n, sizeof *d), *all = calloc(n, sizeof *all);
+	double *w = calloc(n, sizeof *w), *f = calloc(n, sizeof *f), *d = calloc(n, sizeof *d),
+	       *all = calloc(n, sizeof *all);
 
 	if (dirfd < 0 || n <= 0 || !buf || !w || !f || !d || !all) {
 		fprintf(stderr, "fsync-bench: %s: %s\n", argv[1], strerror(errno));

@@ -130,7 +130,8 @@ def main():
             # connection alone, so the ClearCall can name the call it follows.
             call_no[0] += 1
             return ['<MakeCall xmlns="%s"><callingDevice>%d</callingDevice><calledDirectoryNumber>'
-                    '0388888888</calledDirectoryNumber></MakeCall>' % (NS3, 2001 + i % 9),
+                    '0388888888</calledDirectoryNumber><autoOriginate>doNotPrompt</autoOriginate></MakeCall>'
+                    % (NS3, 2001 + i % 9),
                     '<ClearCall xmlns="%s"><callToBeCleared><callID>%d</callID></callToBeCleared></ClearCall>'
                     % (NS3, call_no[0])]
         def monitors(p):

@@ -27,7 +27,8 @@ static CtiJob *bench_job(gint64 now)
 	CtiJob *job = g_new0(CtiJob, 1);
 
 	job->state = CTI_JOB_QUEUED;
-	job->request = g_strdup("Action: connect\nSource: 2001\nDestination: 0312345678\nNotify: no\n");
+	job->request =
+	    g_strdup("Action: connect\nSource: 2001\nDestination: 0312345678\nNotify: no\n");
 	job->sender = g_strdup("alice@bench.example");
 	job->recipient = g_strdup("call@bench.example");
 	job->queue_id = g_strdup("4XyZ1bench");
@@ -38,7 +39,8 @@ static CtiJob *bench_job(gint64 now)
 	return job;
 }
 
-static gboolean submit_round(CtiStore *store, const char *msg, gsize size, double *us, GError **error)
+static gboolean submit_round(CtiStore *store, const char *msg, gsize size, double *us,
+                             GError **error)
 {
 	g_autoptr(CtiJob) job = bench_job(g_get_real_time() / G_USEC_PER_SEC);
 	gint64 t0 = g_get_monotonic_time();
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	store_close(store);
 	qsort(v, n, sizeof *v, cmp_double);
-	printf("store_submit n=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f per_s=%.1f\n", n, v[n / 2], v[(n * 99) / 100],
-	       sum / n, n / (sum / 1e6));
+	printf("store_submit n=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f per_s=%.1f\n", n, v[n / 2],
+	       v[(n * 99) / 100], sum / n, n / (sum / 1e6));
 	return 0;
 }

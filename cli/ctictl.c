@@ -23,6 +23,14 @@
 static const CtlCommand *const ctl_commands[] = {
     &cmd_route_command,
     &cmd_gateway_command,
+    &cmd_sender_command,
+    &cmd_policy_command,
+    &cmd_jobs_command,
+    &cmd_status_command,
+    &cmd_stats_command,
+    &cmd_config_command,
+    &cmd_watch_command,
+    &cmd_explain_command,
 };
 
 static void ctl_print_usage(FILE *f)

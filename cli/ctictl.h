@@ -63,5 +63,13 @@ char *ctl_time_text(gint64 unix_seconds);
 /* the subcommands, one row each, listed in ctictl.c's table */
 extern const CtlCommand cmd_route_command;   /* cmd-route.c */
 extern const CtlCommand cmd_gateway_command; /* cmd-route.c */
+extern const CtlCommand cmd_sender_command;  /* cmd-sender.c */
+extern const CtlCommand cmd_policy_command;  /* cmd-policy.c */
+extern const CtlCommand cmd_jobs_command;    /* cmd-jobs.c */
+extern const CtlCommand cmd_status_command;  /* cmd-status.c */
+extern const CtlCommand cmd_stats_command;   /* cmd-status.c */
+extern const CtlCommand cmd_config_command;  /* cmd-status.c */
+extern const CtlCommand cmd_watch_command;   /* cmd-status.c */
+extern const CtlCommand cmd_explain_command; /* cmd-explain.c */
 
 #endif

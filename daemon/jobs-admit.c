@@ -117,10 +117,13 @@ gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out
 			return TRUE;
 		}
 	}
+	if (!jobs_rate_admit(jobs, frame, error))
+		return FALSE;
 	job = job_from_frame(jobs, frame, req);
 	body = g_bytes_get_data(frame->body, &len);
 	if (!store_submit(jobs->store, job, body, len, error))
 		return FALSE;
+	jobs_rate_count(jobs, frame);
 	*job_id_out = g_strdup(job->id);
 	lj = jobs_adopt(jobs, g_steal_pointer(&job));
 	if (lj == NULL)

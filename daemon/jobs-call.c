@@ -1,4 +1,6 @@
-/* jobs-call - the PBX side of one attempt of an "Action: connect" job.
+/* jobs-call - the PBX side of one attempt: monitors, the call of "Action:
+ * connect" (with Wait-For-Idle), the shared request/reply plumbing of the
+ * actions in action-*.c, and picking a call up again after the link dropped.
  *
  * MonitorStart(source), MonitorStart(destination) (optional: an external
  * number often cannot be monitored), MakeCall source -> destination with
@@ -8,9 +10,17 @@
  * cleared connection/call before that is a failure with the CSTA cause (and
  * the calling connection, if still there, is cleared); a
  * CSTAErrorCode to a request is a failure with that error; Monitor-Time
- * passing clears the calling connection and is a timeout.
- * Each request carries a CallReq (job id + attempt generation), so a reply
- * that comes after the attempt ended is recognised as stale; a stale
+ * passing clears the calling connection and is a timeout.  A cause no retry
+ * can change (declined, invalid number, do not disturb) sets no_retry.
+ * Wait-For-Idle: a busy destination that we monitor is watched; when one of
+ * its connections clears, SnapshotDevice tells whether it is idle, and the
+ * call is placed again within the same attempt and Monitor-Time.
+ * Link loss with a call placed: the attempt is kept (CALL_RESYNC); after the
+ * reconnect the monitors are started again and SnapshotDevice of the
+ * destination (or source) says whether the call is still ringing, answered or
+ * gone, so one attempt never dials twice.
+ * Each request carries a CallReq (job id + attempt generation + phase), so a
+ * reply that comes after that step ended is recognised as stale; a stale
  * MakeCallResponse still gets its call cleared so no call is left ringing.
  * Whatever ends the attempt calls jobs_attempt_done(), which may free the
  * LiveJob: nothing touches LJ after that call.
@@ -21,50 +31,51 @@
 #include "log.h"
 
 typedef struct {
-	CtidJobs *jobs;
-	char *job_id;
-	guint generation;
-	CallPhase phase; /* the phase the request was sent in */
-} CallReq;
-
-typedef struct {
 	const char *cause;
 	const char *outcome;
 	const char *reason;
+	gboolean final; /* a retry cannot change it */
 } CauseRow;
 
 static const CauseRow cause_rows[] = {
-    {"busy", "busy", "busy"},
-    {"callNotAnswered", "no-answer", "no answer"},
-    {"alertTimeExpired", "no-answer", "no answer"},
-    {"timeout", "no-answer", "no answer"},
-    {"doNotDisturb", "dnd", "do not disturb"},
-    {"callCancelled", "declined", "call declined"},
-    {"blocked", "declined", "call blocked"},
-    {"destNotObtainable", "invalid", "number not obtainable"},
-    {"numberUnallocated", "invalid", "number not allocated"},
-    {"invalidNumberFormat", "invalid", "invalid number format"},
-    {"incompatibleDestination", "invalid", "incompatible destination"},
-    {"networkCongestion", "unreachable", "destination unreachable"},
-    {"networkNotObtainable", "unreachable", "destination unreachable"},
-    {"networkOutOfOrder", "unreachable", "destination unreachable"},
-    {"destOutOfOrder", "unreachable", "destination unreachable"},
-    {"trunksBusy", "unreachable", "destination unreachable"},
-    {"selectedTrunkBusy", "unreachable", "destination unreachable"},
-    {"resourcesNotAvailable", "unreachable", "destination unreachable"},
-    {"normalClearing", "cleared", "call cleared before it was answered"},
-    {"normal", "cleared", "call cleared before it was answered"},
+    {"busy", "busy", "busy", FALSE},
+    {"callNotAnswered", "no-answer", "no answer", FALSE},
+    {"alertTimeExpired", "no-answer", "no answer", FALSE},
+    {"timeout", "no-answer", "no answer", FALSE},
+    {"doNotDisturb", "dnd", "do not disturb; not retried: the called party does not want calls",
+     TRUE},
+    {"callCancelled", "declined", "call declined; not retried: the called party refused it", TRUE},
+    {"blocked", "declined", "call blocked; not retried: the called party refused it", TRUE},
+    {"destNotObtainable", "invalid", "number not obtainable; not retried: it cannot be reached",
+     TRUE},
+    {"numberUnallocated", "invalid", "number not allocated; not retried: the number does not exist",
+     TRUE},
+    {"invalidNumberFormat", "invalid", "invalid number format; not retried: the number is wrong",
+     TRUE},
+    {"incompatibleDestination", "invalid",
+     "incompatible destination; not retried: it cannot take this call", TRUE},
+    {"networkCongestion", "congestion", "network congestion", FALSE},
+    {"networkNotObtainable", "unreachable", "destination unreachable", FALSE},
+    {"networkOutOfOrder", "unreachable", "destination unreachable", FALSE},
+    {"destOutOfOrder", "unreachable", "destination unreachable", FALSE},
+    {"trunksBusy", "congestion", "network congestion (trunks busy)", FALSE},
+    {"selectedTrunkBusy", "congestion", "network congestion (trunk busy)", FALSE},
+    {"resourcesNotAvailable", "congestion", "network congestion (no resources)", FALSE},
+    {"normalClearing", "cleared", "call cleared before it was answered", FALSE},
+    {"normal", "cleared", "call cleared before it was answered", FALSE},
 };
 
 static const CauseRow *cause_row(const char *cause)
 {
-	static const CauseRow unknown = {NULL, "failed", NULL};
+	static const CauseRow unknown = {NULL, "failed", NULL, FALSE};
 
 	for (guint i = 0; cause != NULL && i < G_N_ELEMENTS(cause_rows); i++)
 		if (g_ascii_strcasecmp(cause_rows[i].cause, cause) == 0)
 			return &cause_rows[i];
 	return &unknown;
 }
+
+static void resync_snapshot(LiveJob *lj);
 
 static void call_req_free(gpointer data)
 {
@@ -85,14 +96,20 @@ static CallReq *call_req_new(LiveJob *lj)
 	return r;
 }
 
-/* the job REQ was sent for, or NULL when the attempt is over */
-static LiveJob *call_req_job(const CallReq *r)
+/* call_req_job - the job R was sent for, or NULL when that step is over */
+LiveJob *call_req_job(const CallReq *r)
 {
 	LiveJob *lj = g_hash_table_lookup(r->jobs->live, r->job_id);
 
 	if (lj == NULL || lj->generation != r->generation || lj->phase != r->phase)
 		return NULL;
 	return lj;
+}
+
+/* call_ns - the namespace for requests on LJ's link */
+const char *call_ns(const LiveJob *lj)
+{
+	return link_namespace(lj->jobs->link);
 }
 
 static void ignore_reply(const CstaMessage *reply, const GError *error, gpointer data)
@@ -102,17 +119,19 @@ static void ignore_reply(const CstaMessage *reply, const GError *error, gpointer
 		          reply->error_value);
 }
 
-static void send_cleanup(CtidJobs *jobs, char *xml)
+/* call_cleanup - send XML (transfer full) whose reply does not matter */
+void call_cleanup(CtidJobs *jobs, char *xml)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (link_is_up(jobs->link) &&
+	if (jobs->link != NULL && link_is_up(jobs->link) &&
 	    !link_request(jobs->link, xml, ignore_reply, NULL, NULL, &error))
 		log_warning("pbx: clean-up request not sent: %s", error->message);
 	g_free(xml);
 }
 
-static gboolean send_step(LiveJob *lj, CallPhase phase, char *xml, LinkReplyFunc cb)
+/* call_send - send XML as the step PHASE of LJ's attempt */
+gboolean call_send(LiveJob *lj, CallPhase phase, char *xml, LinkReplyFunc cb)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *owned = xml;
@@ -122,28 +141,45 @@ static gboolean send_step(LiveJob *lj, CallPhase phase, char *xml, LinkReplyFunc
 	if (link_request(lj->jobs->link, owned, cb, call_req_new(lj), call_req_free, &error))
 		return TRUE;
 	reason = g_strdup_printf("PBX request failed: %s", error->message);
+	conf_release(lj);
 	jobs_attempt_done(lj, "link-down", error->message, CTI_JOB_FAILED, reason);
 	return FALSE;
 }
 
-static void fail_on_reply(LiveJob *lj, const char *what, const CstaMessage *reply,
-                          const GError *error)
+/* call_fail_reply - end LJ's attempt because WHAT got the error REPLY or ERROR */
+void call_fail_reply(LiveJob *lj, const char *what, const CstaMessage *reply, const GError *error)
 {
 	g_autofree char *cause =
-	    reply ? g_strdup_printf("%s %s", reply->error_class, reply->error_value)
+	    reply ? g_strdup_printf("%s %s", reply->error_class ? reply->error_class : reply->root,
+	                            reply->error_value ? reply->error_value : "")
 	          : g_strdup(error->message);
 	g_autofree char *reason = g_strdup_printf("%s: %s", what, cause);
 
+	conf_release(lj);
 	jobs_attempt_done(lj, reply ? "refused" : "no-response", cause, CTI_JOB_FAILED, reason);
+}
+
+/* call_lines - the configured server lines */
+char **call_lines(const CtiConfig *config)
+{
+	g_auto(GStrv) parts = g_strsplit(config->server_lines ? config->server_lines : "", ",", -1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (guint i = 0; parts[i] != NULL; i++) {
+		g_strstrip(parts[i]);
+		if (parts[i][0] != '\0')
+			g_ptr_array_add(out, g_strdup(parts[i]));
+	}
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
 }
 
 static void on_make_call(const CstaMessage *reply, const GError *error, gpointer data);
 
 static void make_call(LiveJob *lj)
 {
-	const char *ns = link_namespace(lj->jobs->link);
-
-	send_step(lj, CALL_DIALING, csta_build_make_call(ns, lj->req->source, lj->req->destination),
+	call_send(lj, CALL_DIALING,
+	          csta_build_make_call(call_ns(lj), lj->req->source, lj->req->destination),
 	          on_make_call);
 }
 
@@ -161,7 +197,38 @@ static void on_monitor_dest(const CstaMessage *reply, const GError *error, gpoin
 		         lj->req->destination,
 		         reply ? (reply->error_value ? reply->error_value : reply->root)
 		               : error->message);
+	if (lj->resync_from != CALL_IDLE) {
+		resync_snapshot(lj);
+		return;
+	}
 	make_call(lj);
+}
+
+/* after MonitorStart(source): the action's own way on */
+static void after_source_monitor(LiveJob *lj)
+{
+	switch (lj->req->action) {
+	case CTI_ACTION_CONFERENCE:
+	case CTI_ACTION_INTRUDE:
+		if (lj->resync_from != CALL_IDLE)
+			resync_snapshot(lj);
+		else
+			conf_start(lj);
+		return;
+	case CTI_ACTION_CONNECT:
+	case CTI_ACTION_FORWARD_SET:
+	case CTI_ACTION_FORWARD_CLEAR:
+		break;
+	}
+	if (g_strcmp0(lj->req->destination, lj->req->source) == 0) {
+		if (lj->resync_from != CALL_IDLE)
+			resync_snapshot(lj);
+		else
+			make_call(lj);
+		return;
+	}
+	call_send(lj, CALL_MONITOR_DEST,
+	          csta_build_monitor_start(call_ns(lj), lj->req->destination), on_monitor_dest);
 }
 
 static void on_monitor_source(const CstaMessage *reply, const GError *error, gpointer data)
@@ -173,49 +240,35 @@ static void on_monitor_source(const CstaMessage *reply, const GError *error, gpo
 		return;
 	if (reply == NULL || reply->kind != CSTA_MSG_MONITOR_START_RESPONSE) {
 		what = g_strdup_printf("source %s cannot be monitored", lj->req->source);
-		fail_on_reply(lj, what, reply, error);
+		call_fail_reply(lj, what, reply, error);
 		return;
 	}
 	lj->xref_source = g_strdup(reply->monitor_xref);
-	if (g_strcmp0(lj->req->destination, lj->req->source) == 0) {
-		make_call(lj);
-		return;
-	}
-	send_step(lj, CALL_MONITOR_DEST,
-	          csta_build_monitor_start(link_namespace(lj->jobs->link), lj->req->destination),
-	          on_monitor_dest);
+	after_source_monitor(lj);
 }
 
 static void clear_stray_call(CtidJobs *jobs, const CstaMessage *reply, const char *source)
 {
 	log_info("pbx: MakeCallResponse for an attempt that already ended; clearing call %s",
 	         reply->call_id);
-	send_cleanup(jobs,
+	call_cleanup(jobs,
 	             csta_build_clear_connection(link_namespace(jobs->link), reply->call_id,
 	                                         reply->device_id ? reply->device_id : source));
 }
 
-static void on_make_call(const CstaMessage *reply, const GError *error, gpointer data)
+/* call_ringing - a call CALL_ID was placed from DEVICE: record it, replay early events */
+void call_ringing(LiveJob *lj, CallReq *r, const char *call_id, const char *device)
 {
-	CallReq *r = data;
-	LiveJob *lj = call_req_job(r);
 	g_autoptr(GPtrArray) early = NULL;
 	guint generation;
 
-	if (lj == NULL) {
-		if (reply != NULL && reply->kind == CSTA_MSG_MAKE_CALL_RESPONSE)
-			clear_stray_call(r->jobs, reply, NULL);
-		return;
-	}
-	if (reply == NULL || reply->kind != CSTA_MSG_MAKE_CALL_RESPONSE) {
-		fail_on_reply(lj, "the PBX refused the call", reply, error);
-		return;
-	}
-	lj->call_id = g_strdup(reply->call_id);
-	lj->calling_device = g_strdup(reply->device_id ? reply->device_id : lj->req->source);
+	g_free(lj->call_id);
+	g_free(lj->calling_device);
+	lj->call_id = g_strdup(call_id);
+	lj->calling_device = g_strdup(device);
 	lj->phase = CALL_RINGING;
-	if (!store_attempt_begin(lj->jobs->store, lj->job->id, lj->job->attempts, lj->call_id,
-	                         NULL))
+	if (!lj->attempt_recorded && !store_attempt_begin(lj->jobs->store, lj->job->id,
+	                                                  lj->job->attempts, lj->call_id, NULL))
 		log_warning("%s: job=%s attempt %d not recorded",
 		            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 		            lj->job->attempts);
@@ -231,17 +284,45 @@ static void on_make_call(const CstaMessage *reply, const GError *error, gpointer
 	}
 }
 
+static void on_make_call(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	CallReq *r = data;
+	LiveJob *lj = call_req_job(r);
+
+	if (lj == NULL) {
+		if (reply != NULL && reply->kind == CSTA_MSG_MAKE_CALL_RESPONSE)
+			clear_stray_call(r->jobs, reply, NULL);
+		return;
+	}
+	if (reply == NULL || reply->kind != CSTA_MSG_MAKE_CALL_RESPONSE) {
+		call_fail_reply(lj, "the PBX refused the call", reply, error);
+		return;
+	}
+	g_clear_pointer(&lj->busy_call_id, g_free);
+	call_ringing(lj, r, reply->call_id, reply->device_id ? reply->device_id : lj->req->source);
+}
+
 static gboolean on_monitor_time(gpointer data)
 {
 	LiveJob *lj = data;
-	g_autofree char *reason = g_strdup_printf("no answer within %d s", lj->monitor_time);
+	g_autofree char *reason = NULL;
 
 	lj->monitor_id = 0;
-	if (lj->phase == CALL_RINGING && lj->call_id != NULL)
-		send_cleanup(lj->jobs,
-		             csta_build_clear_connection(link_namespace(lj->jobs->link),
-		                                         lj->call_id, lj->calling_device));
-	jobs_attempt_done(lj, "no-answer", "timeout", CTI_JOB_TIMEOUT, reason);
+	if (lj->phase == CALL_SCENARIO) {
+		jobs_scenario_monitor_time(lj);
+		return G_SOURCE_REMOVE;
+	}
+	if (lj->phase == CALL_WAIT_IDLE || lj->phase == CALL_IDLE_CHECK)
+		reason = g_strdup_printf("%s was still busy after %d s", lj->req->destination,
+		                         lj->monitor_time);
+	else
+		reason = g_strdup_printf("no answer within %d s", lj->monitor_time);
+	if (lj->call_id != NULL) /* ringing, or being looked for after a lost link */
+		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,
+		                                                   lj->calling_device));
+	conf_release(lj);
+	jobs_attempt_done(lj, lj->phase == CALL_WAIT_IDLE ? "busy" : "no-answer", "timeout",
+	                  CTI_JOB_TIMEOUT, reason);
 	return G_SOURCE_REMOVE;
 }
 
@@ -250,19 +331,93 @@ void call_start(LiveJob *lj)
 {
 	lj->generation++;
 	lj->answered_ms = 0;
+	lj->no_retry = FALSE;
+	lj->resync_from = CALL_IDLE;
+	switch (lj->req->action) {
+	case CTI_ACTION_FORWARD_SET:
+	case CTI_ACTION_FORWARD_CLEAR:
+		forward_start(lj);
+		return;
+	case CTI_ACTION_CONNECT:
+	case CTI_ACTION_CONFERENCE:
+	case CTI_ACTION_INTRUDE:
+		break;
+	}
+	if (!jobs_scenario_prepare(lj))
+		return; /* unusable media: the attempt is over */
 	lj->monitor_id = g_timeout_add_seconds((guint)lj->monitor_time, on_monitor_time, lj);
-	send_step(lj, CALL_MONITOR_SOURCE,
-	          csta_build_monitor_start(link_namespace(lj->jobs->link), lj->req->source),
+	call_send(lj, CALL_MONITOR_SOURCE, csta_build_monitor_start(call_ns(lj), lj->req->source),
 	          on_monitor_source);
 }
 
+/* an event of our monitors, or of our call seen by another monitor of ours
+ * (a server line's, say, when the call was placed from a line) */
 static gboolean is_ours(const LiveJob *lj, const CstaMessage *ev)
 {
+	if (lj->call_id != NULL && g_strcmp0(ev->call_id, lj->call_id) == 0)
+		return TRUE;
 	if (ev->monitor_xref == NULL)
-		return lj->call_id != NULL && g_strcmp0(ev->call_id, lj->call_id) == 0;
+		return FALSE;
 	return g_strcmp0(ev->monitor_xref, lj->xref_source) == 0 ||
 	       g_strcmp0(ev->monitor_xref, lj->xref_dest) == 0;
 }
+
+/* ---- Wait-For-Idle ---- */
+
+static void on_idle_snapshot(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	LiveJob *lj = call_req_job(data);
+	guint live = 0;
+
+	if (lj == NULL)
+		return;
+	if (reply == NULL || reply->kind != CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE) {
+		call_fail_reply(lj, "SnapshotDevice of the busy destination failed", reply, error);
+		return;
+	}
+	for (guint i = 0; reply->snapshot_calls && reply->snapshot_calls[i]; i++)
+		if (g_strcmp0(reply->snapshot_calls[i], lj->busy_call_id) != 0 &&
+		    g_strcmp0(reply->snapshot_states[i], "fail") != 0 &&
+		    g_strcmp0(reply->snapshot_states[i], "null") != 0)
+			live++;
+	if (live > 0) {
+		lj->phase = CALL_WAIT_IDLE;
+		return;
+	}
+	jobs_log(lj, "destination %s is idle again; calling", lj->req->destination);
+	make_call(lj);
+}
+
+/* an event of the busy destination's monitor while waiting for it to be idle */
+static gboolean idle_event(LiveJob *lj, const CstaMessage *ev)
+{
+	if (g_strcmp0(ev->monitor_xref, lj->xref_dest) != 0)
+		return g_strcmp0(ev->call_id, lj->busy_call_id) == 0;
+	if ((ev->kind == CSTA_MSG_CONNECTION_CLEARED || ev->kind == CSTA_MSG_CALL_CLEARED) &&
+	    g_strcmp0(ev->call_id, lj->busy_call_id) != 0)
+		call_send(lj, CALL_IDLE_CHECK,
+		          csta_build_snapshot_device(call_ns(lj), lj->req->destination),
+		          on_idle_snapshot);
+	return TRUE;
+}
+
+/* wait_for_idle - TRUE when LJ now waits for the busy destination instead of failing */
+static gboolean wait_for_idle(LiveJob *lj, const CstaMessage *ev)
+{
+	if (!lj->req->wait_for_idle || lj->req->action != CTI_ACTION_CONNECT ||
+	    lj->xref_dest == NULL || g_ascii_strcasecmp(ev->cause ? ev->cause : "", "busy") != 0)
+		return FALSE;
+	jobs_log(lj, "destination %s busy; waiting for it to be idle (Wait-For-Idle)",
+	         lj->req->destination);
+	call_cleanup(lj->jobs,
+	             csta_build_clear_connection(call_ns(lj), lj->call_id, lj->calling_device));
+	g_free(lj->busy_call_id);
+	lj->busy_call_id = g_steal_pointer(&lj->call_id);
+	lj->phase = CALL_WAIT_IDLE;
+	return TRUE;
+}
+
+/* ---- events of the placed call ---- */
 
 static void call_failed(LiveJob *lj, const CstaMessage *ev)
 {
@@ -274,11 +429,14 @@ static void call_failed(LiveJob *lj, const CstaMessage *ev)
 	                       (ev->kind == CSTA_MSG_CONNECTION_CLEARED &&
 	                        g_strcmp0(ev->device_id, lj->calling_device) == 0);
 
+	if (ev->kind == CSTA_MSG_FAILED && wait_for_idle(lj, ev))
+		return;
 	/* the source is still in the call (hearing busy tone, say): release it */
 	if (!source_gone)
-		send_cleanup(lj->jobs,
-		             csta_build_clear_connection(link_namespace(lj->jobs->link),
-		                                         lj->call_id, lj->calling_device));
+		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,
+		                                                   lj->calling_device));
+	lj->no_retry = row->final;
+	conf_release(lj);
 	jobs_attempt_done(lj, row->outcome, ev->cause, CTI_JOB_FAILED, reason);
 }
 
@@ -287,28 +445,40 @@ static void call_answered(LiveJob *lj, const char *by, const CstaMessage *ev)
 	g_autofree char *reason = g_strdup_printf("answered by %s", by);
 
 	lj->answered_ms = g_get_real_time() / 1000;
+	switch (lj->req->action) {
+	case CTI_ACTION_CONFERENCE:
+	case CTI_ACTION_INTRUDE:
+		conf_answered(lj, by);
+		return;
+	case CTI_ACTION_CONNECT:
+	case CTI_ACTION_FORWARD_SET:
+	case CTI_ACTION_FORWARD_CLEAR:
+		break;
+	}
+	if (jobs_scenario_answered(lj, by))
+		return; /* the scenario ends the attempt */
 	jobs_attempt_done(lj, "answered", ev->cause, CTI_JOB_SUCCESS, reason);
 }
 
-/* call_event - offer EVENT to LJ; TRUE when it belonged to LJ's call */
-gboolean call_event(LiveJob *lj, const CstaMessage *ev)
+/* the party that answered: for connect anyone but the source; for a
+ * consultation leg or a server line's call, the destination itself */
+static gboolean is_answer(const LiveJob *lj, const char *dev)
+{
+	if (dev == NULL || g_strcmp0(dev, lj->calling_device) == 0 ||
+	    g_strcmp0(dev, lj->req->source) == 0)
+		return FALSE;
+	return TRUE;
+}
+
+static gboolean ringing_event(LiveJob *lj, const CstaMessage *ev)
 {
 	const char *dev = ev->device_id ? ev->device_id : ev->subject_device;
 
-	if (lj->phase == CALL_IDLE || !is_ours(lj, ev))
-		return FALSE;
-	if (lj->phase != CALL_RINGING) {
-		if (lj->early == NULL)
-			lj->early =
-			    g_ptr_array_new_with_free_func((GDestroyNotify)csta_message_free);
-		g_ptr_array_add(lj->early, csta_message_copy(ev));
-		return TRUE;
-	}
 	if (ev->call_id != NULL && g_strcmp0(ev->call_id, lj->call_id) != 0)
 		return FALSE; /* another call of a monitored device */
 	switch (ev->kind) {
 	case CSTA_MSG_ESTABLISHED:
-		if (dev != NULL && g_strcmp0(dev, lj->req->source) != 0)
+		if (is_answer(lj, dev))
 			call_answered(lj, dev, ev);
 		return TRUE;
 	case CSTA_MSG_FAILED:
@@ -342,19 +512,155 @@ gboolean call_event(LiveJob *lj, const CstaMessage *ev)
 	case CSTA_MSG_MONITOR_START_RESPONSE:
 	case CSTA_MSG_MONITOR_STOP_RESPONSE:
 	case CSTA_MSG_CLEAR_CONNECTION_RESPONSE:
+	case CSTA_MSG_HOLD_CALL_RESPONSE:
+	case CSTA_MSG_RETRIEVE_CALL_RESPONSE:
+	case CSTA_MSG_CONSULTATION_CALL_RESPONSE:
+	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
+	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
+	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
+	case CSTA_MSG_SET_FORWARDING_RESPONSE:
+	case CSTA_MSG_ROUTE_REQUEST:
+	case CSTA_MSG_ROUTE_END:
+	case CSTA_MSG_ROUTE_USED:
 	case CSTA_MSG_ERROR:
 		break;
 	}
 	return FALSE;
 }
 
+/* call_event - offer EVENT to LJ; TRUE when it belonged to LJ's call */
+gboolean call_event(LiveJob *lj, const CstaMessage *ev)
+{
+	if (lj->phase == CALL_IDLE || lj->phase == CALL_RESYNC || !is_ours(lj, ev))
+		return FALSE;
+	switch (lj->phase) {
+	case CALL_WAIT_IDLE:
+		return idle_event(lj, ev);
+	case CALL_INTRUDED:
+		return conf_intruded_event(lj, ev);
+	case CALL_RINGING:
+		return ringing_event(lj, ev);
+	case CALL_SCENARIO:
+		return jobs_scenario_event(lj, ev);
+	case CALL_IDLE:
+	case CALL_RESYNC:
+	case CALL_MONITOR_SOURCE:
+	case CALL_MONITOR_DEST:
+	case CALL_DIALING:
+	case CALL_IDLE_CHECK:
+	case CALL_SNAPSHOT:
+	case CALL_CONSULTING:
+	case CALL_JOINING:
+	case CALL_CONFERENCING:
+	case CALL_RETRIEVING:
+	case CALL_REGISTERING:
+		break;
+	}
+	if (lj->early == NULL)
+		lj->early = g_ptr_array_new_with_free_func((GDestroyNotify)csta_message_free);
+	g_ptr_array_add(lj->early, csta_message_copy(ev));
+	return TRUE;
+}
+
+/* ---- link loss and resynchronisation ---- */
+
 /* call_link_lost - the link dropped during LJ's attempt */
 void call_link_lost(LiveJob *lj)
 {
 	if (lj->phase == CALL_IDLE)
 		return;
+	if (lj->phase == CALL_RINGING && lj->call_id != NULL &&
+	    lj->req->action == CTI_ACTION_CONNECT) {
+		/* the call may still ring on the PBX: keep the attempt, look after the reconnect */
+		jobs_log(lj, "PBX link lost while call %s rings; will check it after reconnecting",
+		         lj->call_id);
+		g_clear_pointer(&lj->xref_source, g_free); /* monitors die with the session */
+		g_clear_pointer(&lj->xref_dest, g_free);
+		g_clear_pointer(&lj->early, g_ptr_array_unref);
+		lj->resync_from = lj->phase;
+		lj->phase = CALL_RESYNC;
+		lj->generation++;
+		return;
+	}
+	conf_release(lj);
 	jobs_attempt_done(lj, "link-lost", "PBX link lost", CTI_JOB_FAILED,
 	                  "the PBX link was lost during the attempt");
+}
+
+static void on_resync_snapshot(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	LiveJob *lj = call_req_job(data);
+	const char *state = NULL;
+
+	if (lj == NULL)
+		return;
+	lj->resync_from = CALL_IDLE;
+	if (reply == NULL || reply->kind != CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE) {
+		call_fail_reply(lj, "SnapshotDevice after the reconnect failed", reply, error);
+		return;
+	}
+	for (guint i = 0; reply->snapshot_calls && reply->snapshot_calls[i]; i++)
+		if (g_strcmp0(reply->snapshot_calls[i], lj->call_id) == 0)
+			state = reply->snapshot_states[i];
+	jobs_log(lj, "after the reconnect call %s is %s at %s", lj->call_id, state ? state : "gone",
+	         lj->xref_dest ? lj->req->destination : lj->req->source);
+	if (state == NULL || g_strcmp0(state, "fail") == 0 || g_strcmp0(state, "null") == 0) {
+		jobs_attempt_done(lj, "link-lost", "call gone after the PBX link was lost",
+		                  CTI_JOB_FAILED,
+		                  "the PBX link was lost during the attempt and the call ended");
+		return;
+	}
+	if (lj->xref_dest != NULL && g_strcmp0(state, "connected") == 0) {
+		call_answered(lj, lj->req->destination, &(CstaMessage){.cause = "resync"});
+		return;
+	}
+	{
+		g_autofree char *call = g_strdup(lj->call_id);
+		g_autofree char *dev = g_strdup(lj->calling_device);
+
+		call_ringing(lj, data, call, dev); /* still ringing: the events take it on */
+	}
+}
+
+/* resync_snapshot - monitors are back: where is the call now? */
+static void resync_snapshot(LiveJob *lj)
+{
+	const char *dev = lj->xref_dest ? lj->req->destination : lj->req->source;
+
+	call_send(lj, CALL_RESYNC, csta_build_snapshot_device(call_ns(lj), dev),
+	          on_resync_snapshot);
+}
+
+/* call_resync - the link is up again: pick LJ's call up where it really is */
+void call_resync(LiveJob *lj)
+{
+	if (lj->phase != CALL_RESYNC)
+		return;
+	call_send(lj, CALL_MONITOR_SOURCE, csta_build_monitor_start(call_ns(lj), lj->req->source),
+	          on_monitor_source);
+}
+
+/* call_adopt - after a restart: follow the call LJ's attempt placed */
+gboolean call_adopt(LiveJob *lj, const char *call_id, gint64 started_ms)
+{
+	gint64 left = started_ms / 1000 + lj->monitor_time - jobs_now();
+
+	if (call_id == NULL || lj->req->action != CTI_ACTION_CONNECT)
+		return FALSE;
+	if (!jobs_scenario_prepare(lj))
+		return TRUE; /* unusable media: the attempt is over */
+	lj->generation++;
+	lj->call_id = g_strdup(call_id);
+	lj->calling_device = g_strdup(lj->req->source);
+	lj->resync_from = CALL_RINGING;
+	lj->phase = CALL_RESYNC;
+	lj->monitor_id =
+	    g_timeout_add_seconds((guint)CLAMP(left, 1, lj->monitor_time), on_monitor_time, lj);
+	jobs_log(lj, "attempt %d placed call %s before the restart; checking it on the PBX",
+	         lj->job->attempts, call_id);
+	return TRUE;
 }
 
 /* call_reset - forget the attempt's PBX state, stop monitors if the link is up */
@@ -363,15 +669,20 @@ void call_reset(LiveJob *lj)
 	const char *ns = lj->jobs->link ? link_namespace(lj->jobs->link) : NULL;
 
 	g_clear_handle_id(&lj->monitor_id, g_source_remove);
+	jobs_scenario_reset(lj);
 	if (lj->xref_source != NULL)
-		send_cleanup(lj->jobs, csta_build_monitor_stop(ns, lj->xref_source));
+		call_cleanup(lj->jobs, csta_build_monitor_stop(ns, lj->xref_source));
 	if (lj->xref_dest != NULL)
-		send_cleanup(lj->jobs, csta_build_monitor_stop(ns, lj->xref_dest));
+		call_cleanup(lj->jobs, csta_build_monitor_stop(ns, lj->xref_dest));
 	g_clear_pointer(&lj->xref_source, g_free);
 	g_clear_pointer(&lj->xref_dest, g_free);
 	g_clear_pointer(&lj->call_id, g_free);
 	g_clear_pointer(&lj->calling_device, g_free);
+	g_clear_pointer(&lj->held_call_id, g_free);
+	g_clear_pointer(&lj->busy_call_id, g_free);
+	g_clear_pointer(&lj->line_call_id, g_free);
 	g_clear_pointer(&lj->early, g_ptr_array_unref);
 	lj->phase = CALL_IDLE;
+	lj->resync_from = CALL_IDLE;
 	lj->generation++;
 }

@@ -21,6 +21,7 @@
 
 #include "jobs-private.h"
 #include "log.h"
+#include "media.h"
 #include "notify.h"
 
 #define NOTIFY_RETRY_S 60
@@ -41,7 +42,11 @@ static void live_job_free(LiveJob *lj)
 	g_free(lj->xref_dest);
 	g_free(lj->call_id);
 	g_free(lj->calling_device);
+	g_free(lj->held_call_id);
+	g_free(lj->busy_call_id);
+	g_free(lj->line_call_id);
 	g_clear_pointer(&lj->early, g_ptr_array_unref);
+	jobs_scenario_free(lj);
 	job_free(lj->job);
 	request_free(lj->req);
 	g_free(lj);
@@ -56,6 +61,9 @@ CtidJobs *jobs_new(const CtiConfig *config, CtiStore *store)
 	jobs->store = store;
 	jobs->live =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)live_job_free);
+	jobs->forwards = forwards_new(jobs);
+	jobs->rates = ratelimit_log_new();
+	jobs->notices = ratelimit_log_new();
 	return jobs;
 }
 
@@ -65,6 +73,9 @@ void jobs_free(CtidJobs *jobs)
 	if (jobs == NULL)
 		return;
 	g_hash_table_destroy(jobs->live);
+	forwards_free(jobs->forwards);
+	ratelimit_log_free(jobs->rates);
+	ratelimit_log_free(jobs->notices);
 	g_free(jobs);
 }
 
@@ -94,6 +105,15 @@ void jobs_log(const LiveJob *lj, const char *fmt, ...)
 	log_info("%s: job=%s %s",
 	         lj->job->queue_id && lj->job->queue_id[0] ? lj->job->queue_id : "NOQUEUE",
 	         lj->job->id, text);
+	if (lj->jobs->observer != NULL)
+		lj->jobs->observer(lj->job, text, lj->jobs->observer_data);
+}
+
+/* jobs_set_observer - call OBSERVER on every jobs_log line */
+void jobs_set_observer(CtidJobs *jobs, JobsObserver observer, gpointer data)
+{
+	jobs->observer = observer;
+	jobs->observer_data = data;
 }
 
 /* jobs_save - store_update, logging a failure */
@@ -126,7 +146,15 @@ static void finish(LiveJob *lj, CtiJobState state, const char *reason)
 	jobs_save(lj);
 	jobs_log(lj, "state=%s attempts=%d reason=\"%s\"", job_state_name(state), lj->job->attempts,
 	         reason ? reason : "");
+	if (lj->plan_built && media_store_cleanup(lj->jobs->config->media_dir, lj->job->id, NULL) > 0)
+		jobs_log(lj, "media removed");
 	notify_and_forget(lj);
+}
+
+/* jobs_finish - the one terminal state of LJ (admin.c: CANCEL); frees LJ */
+void jobs_finish(LiveJob *lj, CtiJobState state, const char *reason)
+{
+	finish(lj, state, reason);
 }
 
 /* ---- notification ---- */
@@ -153,6 +181,7 @@ typedef enum {
 	NOTIFY_SENT,
 	NOTIFY_RETRY, /* sendmail failed: try again later */
 	NOTIFY_NEVER, /* no notification can be composed (no valid recipient) */
+	NOTIFY_SUPPRESSED, /* jobs-limits.c: null sender, automatic mail, budget spent */
 } NotifyResult;
 
 static NotifyResult send_notification(LiveJob *lj, GError **error)
@@ -172,7 +201,14 @@ static NotifyResult send_notification(LiveJob *lj, GError **error)
 	    .request_headers = headers,
 	    .from = c->notify_from,
 	    .hostname = c->hostname,
+	    .steps = lj->step_lines,
 	};
+	const char *suppressed = jobs_notify_suppressed(lj, headers);
+
+	if (suppressed != NULL) {
+		jobs_log(lj, "notification suppressed: %s", suppressed);
+		return NOTIFY_SUPPRESSED;
+	}
 
 	message = notify_compose(&info, &recipient, error);
 	if (message == NULL)
@@ -180,6 +216,7 @@ static NotifyResult send_notification(LiveJob *lj, GError **error)
 	if (!notify_send(c->sendmail, recipient, message, error))
 		return NOTIFY_RETRY;
 	jobs_log(lj, "notified=<%s> status=%s", recipient, info.status);
+	jobs_notify_count(lj);
 	return NOTIFY_SENT;
 }
 
@@ -223,6 +260,8 @@ static void notify_and_forget(LiveJob *lj)
 			lj->job->notified = TRUE;
 			jobs_save(lj);
 			break;
+		case NOTIFY_SUPPRESSED:
+			break;
 		}
 	}
 	remove_message(lj);
@@ -233,7 +272,7 @@ static void notify_and_forget(LiveJob *lj)
 
 static gboolean retry_allowed(const LiveJob *lj, gint64 next)
 {
-	return lj->job->attempts < lj->req->retry_count &&
+	return !lj->no_retry && lj->job->attempts < lj->req->retry_count &&
 	       (lj->req->not_after == 0 || next <= lj->req->not_after);
 }
 
@@ -242,7 +281,10 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
                        const char *reason)
 {
 	CtiStore *store = lj->jobs->store;
-	gint64 next = jobs_now() + lj->req->retry_interval;
+	int scale = MAX(lj->jobs->config->time_scale, 1);
+	/* [ctid] time_scale (tests only) shortens the interval, rounding up */
+	int interval = (lj->req->retry_interval + scale - 1) / scale;
+	gint64 next = jobs_now() + interval;
 
 	if (!lj->attempt_recorded)
 		store_attempt_begin(store, lj->job->id, lj->job->attempts, lj->call_id, NULL);
@@ -263,7 +305,7 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
 	lj->job->reason = g_strdup(reason);
 	jobs_save(lj);
 	jobs_log(lj, "state=retry-wait attempt=%d next=%ds reason=\"%s\"", lj->job->attempts,
-	         lj->req->retry_interval, reason);
+	         interval, reason);
 	jobs_schedule(lj);
 }
 
@@ -305,18 +347,13 @@ static void run_due(LiveJob *lj)
 		finish(lj, CTI_JOB_EXPIRED, "Not-After passed before the call could be placed");
 		return;
 	}
-	if (req->action != CTI_ACTION_CONNECT) {
-		g_autofree char *reason = g_strdup_printf("action %s is not supported yet",
-		                                          request_action_name(req->action));
-
-		finish(lj, CTI_JOB_FAILED, reason);
-		return;
-	}
 	if (req->dry_run) {
 		g_autofree char *reason =
-		    g_strdup_printf("dry run: would call %s from %s; nothing was dialled",
-		                    req->destination, req->source);
+		    g_strdup_printf("dry run: would %s %s from %s; nothing was dialled",
+		                    request_action_name(req->action), req->destination, req->source);
 
+		if (admin_dry_run(lj))
+			lj->job->notified = TRUE; /* the explanation mail is its notification */
 		finish(lj, CTI_JOB_SUCCESS, reason);
 		return;
 	}
@@ -406,9 +443,16 @@ static void resume_running(LiveJob *lj)
 	                    lj->job->attempts);
 
 	lj->attempt_recorded = FALSE;
-	for (guint i = 0; attempts != NULL && i < attempts->len; i++)
-		if (((CtiAttempt *)g_ptr_array_index(attempts, i))->number == lj->job->attempts)
-			lj->attempt_recorded = TRUE;
+	for (guint i = 0; attempts != NULL && i < attempts->len; i++) {
+		const CtiAttempt *a = g_ptr_array_index(attempts, i);
+
+		if (a->number != lj->job->attempts)
+			continue;
+		lj->attempt_recorded = TRUE;
+		/* the call was placed: find it on the PBX once the link is up */
+		if (a->ended == 0 && call_adopt(lj, a->call_id, a->started))
+			return;
+	}
 	jobs_attempt_done(lj, "interrupted", "ctid restarted", CTI_JOB_FAILED, reason);
 }
 
@@ -502,10 +546,24 @@ static gboolean is_calling(const LiveJob *lj)
 	return lj->phase != CALL_IDLE;
 }
 
+static gboolean is_resyncing(const LiveJob *lj)
+{
+	return lj->phase == CALL_RESYNC;
+}
+
 static void on_link_up(gpointer data)
 {
 	CtidJobs *jobs = data;
+	g_autoptr(GPtrArray) resync = ids_where(jobs, is_resyncing);
 	g_autoptr(GPtrArray) ids = ids_where(jobs, is_waiting_for_link);
+
+	forwards_link_up(jobs->forwards);
+	for (guint i = 0; i < resync->len; i++) {
+		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(resync, i));
+
+		if (lj != NULL)
+			call_resync(lj);
+	}
 
 	for (guint i = 0; i < ids->len; i++) {
 		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
@@ -522,6 +580,7 @@ static void on_link_down(gpointer data)
 	CtidJobs *jobs = data;
 	g_autoptr(GPtrArray) ids = ids_where(jobs, is_calling);
 
+	forwards_link_down(jobs->forwards);
 	for (guint i = 0; i < ids->len; i++) {
 		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
 
@@ -535,6 +594,8 @@ static void on_event(const CstaMessage *ev, gpointer data)
 	CtidJobs *jobs = data;
 	g_autoptr(GPtrArray) ids = ids_where(jobs, is_calling);
 
+	if (forwards_event(jobs->forwards, ev))
+		return;
 	for (guint i = 0; i < ids->len; i++) {
 		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
 

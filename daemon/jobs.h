@@ -37,4 +37,9 @@ void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply);
 /* jobs_stop - drop all timers before shutdown; jobs stay in the store as they are */
 void jobs_stop(CtidJobs *jobs);
 
+/* A logged change of JOB (transfer none): TEXT is the log line after "job=<id> ". */
+typedef void (*JobsObserver)(const CtiJob *job, const char *text, gpointer data);
+/* jobs_set_observer - call OBSERVER on every jobs_log line (one observer; NULL: none) */
+void jobs_set_observer(CtidJobs *jobs, JobsObserver observer, gpointer data);
+
 #endif

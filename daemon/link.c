@@ -466,9 +466,12 @@ static gboolean handle_message(CtidLink *link, int invoke, const CstaMessage *ms
 	case CSTA_MSG_CONFERENCED:
 	case CSTA_MSG_TRANSFERRED:
 	case CSTA_MSG_DIVERTED:
+	case CSTA_MSG_ROUTE_REQUEST: /* switch-originated, answered by RouteSelect/RouteEnd */
+	case CSTA_MSG_ROUTE_END:
+	case CSTA_MSG_ROUTE_USED:
 		if (link->state == LINK_UP)
 			link->hooks.event(msg, link->hooks_data);
-		return link->state == LINK_UP;
+		return link->sock != NULL;
 	case CSTA_MSG_START_SESSION_POS:
 	case CSTA_MSG_START_SESSION_NEG:
 	case CSTA_MSG_RESET_TIMER_POS:
@@ -481,6 +484,15 @@ static gboolean handle_message(CtidLink *link, int invoke, const CstaMessage *ms
 	case CSTA_MSG_MONITOR_START_RESPONSE:
 	case CSTA_MSG_MONITOR_STOP_RESPONSE:
 	case CSTA_MSG_CLEAR_CONNECTION_RESPONSE:
+	case CSTA_MSG_HOLD_CALL_RESPONSE:
+	case CSTA_MSG_RETRIEVE_CALL_RESPONSE:
+	case CSTA_MSG_CONSULTATION_CALL_RESPONSE:
+	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
+	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
+	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
+	case CSTA_MSG_SET_FORWARDING_RESPONSE:
 	case CSTA_MSG_ERROR:
 		break;
 	}

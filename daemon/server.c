@@ -8,6 +8,11 @@
  * answered in order, table-driven by verb.  A malformed frame is answered
  * REJECT and the connection is closed once the reply is out.  Replies map
  * errors: CTI_STORE_ERROR_TEMP -> TEMPFAIL, anything else -> REJECT.
+ * The operator verbs are admin.c's.  Two verbs keep a connection open after
+ * their OK: WATCH (an EVENT frame per job change until the client closes)
+ * and a direct SUBMIT with "Wait: yes" (one RESULT frame when the job ends,
+ * then the connection is closed).  The peer's uid (SO_PEERCRED) is kept for
+ * the direct channel (direct.c).
  */
 #include "server.h"
 
@@ -21,7 +26,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "direct.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #define SERVER_BACKLOG 64
@@ -42,6 +50,9 @@ typedef struct {
 	CtiIpcDecoder *dec;
 	GByteArray *out;
 	gboolean closing; /* close once OUT is flushed */
+	uid_t uid;        /* the peer's, SO_PEERCRED */
+	gboolean watching; /* WATCH: stream EVENT frames */
+	char *wait_job;    /* direct SUBMIT with Wait: yes: send RESULT when it ends */
 } Client;
 
 struct CtidServer {
@@ -50,9 +61,10 @@ struct CtidServer {
 	CtidLink *link;
 	Listener listeners[2];
 	GHashTable *clients; /* Client* set */
+	gint64 started;      /* monotonic us, for STATUS Uptime */
 };
 
-typedef CtiIpcFrame *(*VerbHandler)(CtidServer *server, const CtiIpcFrame *req);
+typedef CtiIpcFrame *(*VerbHandler)(Client *c, const CtiIpcFrame *req);
 
 typedef struct {
 	const char *verb;
@@ -63,18 +75,37 @@ typedef struct {
 static CtiIpcFrame *reply_error(const GError *error)
 {
 	gboolean temp = error->domain == CTI_STORE_ERROR && error->code == CTI_STORE_ERROR_TEMP;
-	CtiIpcFrame *reply = ipc_frame_new(temp ? "TEMPFAIL" : "REJECT");
+	const char *status = ratelimit_error_status(error);
+	CtiIpcFrame *reply;
 
+	if (status != NULL) /* a rate limit: the milter answers 450 4.7.1 or 550 5.7.1 */
+		temp = error->code == CTI_RATELIMIT_ERROR_TEMP;
+	reply = ipc_frame_new(temp ? "TEMPFAIL" : "REJECT");
 	ipc_frame_add(reply, "Reason", error->message);
+	if (status != NULL)
+		ipc_frame_add(reply, "Enhanced-Status", status);
 	return reply;
 }
 
-static CtiIpcFrame *handle_submit(CtidServer *server, const CtiIpcFrame *req)
+static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 {
+	CtidServer *server = c->server;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *job_id = NULL;
+	g_autoptr(CtiIpcFrame) direct = NULL;
+	const char *channel = ipc_frame_get(req, "Channel");
+	gboolean wait = g_strcmp0(ipc_frame_get(req, "Wait"), "yes") == 0;
 	CtiIpcFrame *reply;
 
+	if (channel != NULL && g_ascii_strcasecmp(channel, "direct") == 0) {
+		direct = direct_prepare(server->config, req, c->uid, &error);
+		if (direct == NULL) {
+			log_warning("NOQUEUE: direct SUBMIT uid=%u rejected: %s", (unsigned)c->uid,
+			            error->message);
+			return reply_error(error);
+		}
+		req = direct;
+	}
 	if (!jobs_submit(server->jobs, req, &job_id, &error)) {
 		log_warning(
 		    "%s: SUBMIT from=<%s> %s: %s",
@@ -87,31 +118,73 @@ static CtiIpcFrame *handle_submit(CtidServer *server, const CtiIpcFrame *req)
 	}
 	reply = ipc_frame_new("OK");
 	ipc_frame_add(reply, "Job-Id", job_id);
+	if (direct != NULL && wait) {
+		g_free(c->wait_job);
+		c->wait_job = g_strdup(job_id);
+	}
 	return reply;
 }
 
-static CtiIpcFrame *handle_retrieved(CtidServer *server, const CtiIpcFrame *req)
+static CtiIpcFrame *handle_retrieved(Client *c, const CtiIpcFrame *req)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!jobs_retrieved(server->jobs, ipc_frame_get(req, "User"), ipc_frame_get(req, "Job"),
+	if (!jobs_retrieved(c->server->jobs, ipc_frame_get(req, "User"), ipc_frame_get(req, "Job"),
 	                    ipc_frame_get(req, "Trigger"), &error))
 		return reply_error(error);
 	return ipc_frame_new("OK");
 }
 
-static CtiIpcFrame *handle_ping(CtidServer *server, const CtiIpcFrame *req)
+static CtiIpcFrame *handle_ping(Client *c, const CtiIpcFrame *req)
 {
 	return ipc_frame_new("OK");
 }
 
-static CtiIpcFrame *handle_status(CtidServer *server, const CtiIpcFrame *req)
+static CtiIpcFrame *handle_status(Client *c, const CtiIpcFrame *req)
 {
 	CtiIpcFrame *reply = ipc_frame_new("OK");
 
-	link_status(server->link, reply);
-	jobs_status(server->jobs, reply);
+	link_status(c->server->link, reply);
+	admin_status_extra(reply);
+	ipc_frame_addf(reply, "Uptime", "%" G_GINT64_FORMAT,
+	               (g_get_monotonic_time() - c->server->started) / G_USEC_PER_SEC);
+	jobs_status(c->server->jobs, reply);
 	return reply;
+}
+
+static CtiIpcFrame *handle_jobs(Client *c, const CtiIpcFrame *req)
+{
+	return admin_jobs(c->server->jobs, req);
+}
+
+static CtiIpcFrame *handle_job(Client *c, const CtiIpcFrame *req)
+{
+	return admin_job(c->server->jobs, req);
+}
+
+static CtiIpcFrame *handle_cancel(Client *c, const CtiIpcFrame *req)
+{
+	log_info("CANCEL job=%s by uid=%u", ipc_frame_get(req, "Job-Id") ? ipc_frame_get(req, "Job-Id") : "-",
+	         (unsigned)c->uid);
+	return admin_cancel(c->server->jobs, req);
+}
+
+static CtiIpcFrame *handle_retry(Client *c, const CtiIpcFrame *req)
+{
+	log_info("RETRY job=%s by uid=%u", ipc_frame_get(req, "Job-Id") ? ipc_frame_get(req, "Job-Id") : "-",
+	         (unsigned)c->uid);
+	return admin_retry(c->server->jobs, req);
+}
+
+static CtiIpcFrame *handle_stats(Client *c, const CtiIpcFrame *req)
+{
+	return admin_stats(c->server->jobs, req);
+}
+
+static CtiIpcFrame *handle_watch(Client *c, const CtiIpcFrame *req)
+{
+	c->watching = TRUE;
+	return ipc_frame_new("OK");
 }
 
 static const VerbRow verb_rows[] = {
@@ -119,6 +192,12 @@ static const VerbRow verb_rows[] = {
     {"RETRIEVED", TRUE, handle_retrieved},
     {"PING", TRUE, handle_ping},
     {"STATUS", FALSE, handle_status},
+    {"JOBS", FALSE, handle_jobs},
+    {"JOB", FALSE, handle_job},
+    {"CANCEL", FALSE, handle_cancel},
+    {"RETRY", FALSE, handle_retry},
+    {"STATS", FALSE, handle_stats},
+    {"WATCH", FALSE, handle_watch},
 };
 
 static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)
@@ -130,7 +209,7 @@ static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)
 			continue;
 		if (c->retrieval && !verb_rows[i].on_retrieval)
 			break;
-		return verb_rows[i].handle(c->server, req);
+		return verb_rows[i].handle(c, req);
 	}
 	reply = ipc_frame_new("REJECT");
 	ipc_frame_addf(reply, "Reason", "verb %s is not served on this socket", req->verb);
@@ -147,6 +226,7 @@ static void client_free(Client *c)
 		close(c->fd);
 	ipc_decoder_free(c->dec);
 	g_byte_array_unref(c->out);
+	g_free(c->wait_job);
 	g_free(c);
 }
 
@@ -253,6 +333,51 @@ static gboolean on_client_readable(int fd, GIOCondition cond, gpointer data)
 	return client_take_frames(c) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* peer_uid - the connecting process's uid; an unknown peer is treated as nobody */
+static uid_t peer_uid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return (uid_t)-2;
+	return cred.uid;
+}
+
+/* push - queue FRAME for C and let the loop write it (never closes C here) */
+static void push(Client *c, const CtiIpcFrame *frame)
+{
+	client_queue(c, frame);
+	if (c->out_id == 0)
+		c->out_id = g_unix_fd_add(c->fd, G_IO_OUT, on_client_writable, c);
+}
+
+/* on_job_change - the jobs observer: EVENT to watchers, RESULT to a waiting direct caller */
+static void on_job_change(const CtiJob *job, const char *text, gpointer data)
+{
+	CtidServer *server = data;
+	GHashTableIter it;
+	Client *c;
+
+	g_hash_table_iter_init(&it, server->clients);
+	while (g_hash_table_iter_next(&it, (gpointer *)&c, NULL)) {
+		if (c->closing)
+			continue;
+		if (c->watching) {
+			g_autoptr(CtiIpcFrame) ev = admin_event_frame(job, text);
+
+			push(c, ev);
+		}
+		if (c->wait_job != NULL && strcmp(c->wait_job, job->id) == 0 &&
+		    job_state_is_terminal(job->state)) {
+			g_autoptr(CtiIpcFrame) res = admin_result_frame(job);
+
+			push(c, res);
+			c->closing = TRUE;
+		}
+	}
+}
+
 static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 {
 	Listener *l = data;
@@ -270,6 +395,7 @@ static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 	c->retrieval = l->retrieval;
 	c->dec = ipc_decoder_new(l->server->config->max_message_size + CTI_IPC_MAX_HEADER);
 	c->out = g_byte_array_new();
+	c->uid = peer_uid(cfd);
 	c->in_id = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, c);
 	g_hash_table_add(l->server->clients, c);
 	return G_SOURCE_CONTINUE;
@@ -337,6 +463,7 @@ void server_attach(CtidServer *server, CtidJobs *jobs, CtidLink *link)
 {
 	server->jobs = jobs;
 	server->link = link;
+	jobs_set_observer(jobs, on_job_change, server);
 }
 
 /* server_new - a server for CONFIG; attach jobs and link before the loop runs */
@@ -345,6 +472,7 @@ CtidServer *server_new(const CtiConfig *config)
 	CtidServer *server = g_new0(CtidServer, 1);
 
 	server->config = config;
+	server->started = g_get_monotonic_time();
 	server->clients =
 	    g_hash_table_new_full(g_direct_hash, g_direct_equal, (GDestroyNotify)client_free, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
@@ -367,6 +495,8 @@ gboolean server_listen(CtidServer *server, GError **error)
 /* server_stop - stop accepting, close every connection, remove the sockets */
 void server_stop(CtidServer *server)
 {
+	if (server->jobs != NULL)
+		jobs_set_observer(server->jobs, NULL, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
 		Listener *l = &server->listeners[i];
 

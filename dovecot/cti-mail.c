@@ -27,10 +27,10 @@ static const struct {
 	const char *reason;
 	const char *trigger;
 } cti_body_reasons[] = {
-	{ "full mail", "fetch:full mail" }, /* BODY[], BODY.PEEK[], RFC822 */
-	{ "mail body", "fetch:mail body" }, /* BODY[TEXT], RFC822.TEXT */
-	{ "MIME part", "fetch:MIME part" }, /* BODY[<section>] */
-	{ "RETR", "fetch:RETR" },           /* POP3 RETR */
+    {"full mail", "fetch:full mail"}, /* BODY[], BODY.PEEK[], RFC822 */
+    {"mail body", "fetch:mail body"}, /* BODY[TEXT], RFC822.TEXT */
+    {"MIME part", "fetch:MIME part"}, /* BODY[<section>] */
+    {"RETR", "fetch:RETR"},           /* POP3 RETR */
 };
 
 static const char *cti_trigger_for_reason(const char *reason)
@@ -51,16 +51,14 @@ static bool cti_job_id_valid(const char *value)
 	unsigned int i;
 
 	for (i = 0; value[i] != '\0'; i++) {
-		if (!((value[i] >= '0' && value[i] <= '9') ||
-		      (value[i] >= 'a' && value[i] <= 'f')))
+		if (!((value[i] >= '0' && value[i] <= '9') || (value[i] >= 'a' && value[i] <= 'f')))
 			return FALSE;
 	}
 	return i == CTI_JOB_ID_LEN;
 }
 
 /* The mail's job id: 1 found (*job_r), 0 none/invalid, -1 lookup failed. */
-static int cti_mail_job(struct cti_user *cuser, struct mail *mail,
-			const char **job_r)
+static int cti_mail_job(struct cti_user *cuser, struct mail *mail, const char **job_r)
 {
 	const char *value;
 	int ret;
@@ -68,22 +66,20 @@ static int cti_mail_job(struct cti_user *cuser, struct mail *mail,
 	ret = mail_get_first_header(mail, cuser->header, &value);
 	if (ret < 0) {
 		if (cuser->debug)
-			i_debug("cti: uid=%u: %s lookup failed: %s", mail->uid,
-				cuser->header,
-				mailbox_get_last_internal_error(mail->box, NULL));
+			i_debug("cti: uid=%u: %s lookup failed: %s", mail->uid, cuser->header,
+			        mailbox_get_last_internal_error(mail->box, NULL));
 		return -1;
 	}
 	if (ret == 0) {
 		if (cuser->debug)
-			i_debug("cti: uid=%u has no %s header", mail->uid,
-				cuser->header);
+			i_debug("cti: uid=%u has no %s header", mail->uid, cuser->header);
 		return 0;
 	}
 	value = t_str_trim(value, " \t\r\n");
 	if (!cti_job_id_valid(value)) {
 		if (cuser->debug)
-			i_debug("cti: uid=%u ignored: invalid %s value '%s'",
-				mail->uid, cuser->header, value);
+			i_debug("cti: uid=%u ignored: invalid %s value '%s'", mail->uid,
+			        cuser->header, value);
 		return 0;
 	}
 	*job_r = value;
@@ -91,7 +87,7 @@ static int cti_mail_job(struct cti_user *cuser, struct mail *mail,
 }
 
 /* MAIL was retrieved by TRIGGER: report it unless seen in this session. */
-static void cti_mail_retrieved(struct mail *mail, const char *trigger)
+static void cti_mail_report(struct mail *mail, const char *trigger)
 {
 	struct mail_user *user = mailbox_get_namespace(mail->box)->user;
 	struct cti_user *cuser = CTI_USER_CONTEXT(user);
@@ -104,8 +100,8 @@ static void cti_mail_retrieved(struct mail *mail, const char *trigger)
 	if (cuser == NULL || cuser->in_lookup || mail->uid == 0)
 		return;
 	mailbox_get_open_status(mail->box, STATUS_UIDVALIDITY, &status);
-	key = t_strdup_printf("%s/%u/%u", mailbox_get_vname(mail->box),
-			      status.uidvalidity, mail->uid);
+	key = t_strdup_printf("%s/%u/%u", mailbox_get_vname(mail->box), status.uidvalidity,
+	                      mail->uid);
 	if (hash_table_lookup(cuser->mails, key) != NULL)
 		return;
 	cuser->in_lookup = TRUE;
@@ -114,7 +110,7 @@ static void cti_mail_retrieved(struct mail *mail, const char *trigger)
 	if (ret < 0)
 		return;
 	hash_table_insert(cuser->mails, p_strdup(user->pool, key),
-			  POINTER_CAST(ret > 0 ? CTI_MAIL_REPORTED : CTI_MAIL_IGNORED));
+	                  POINTER_CAST(ret > 0 ? CTI_MAIL_REPORTED : CTI_MAIL_IGNORED));
 	if (ret == 0)
 		return;
 	i_zero(&report);
@@ -126,10 +122,18 @@ static void cti_mail_retrieved(struct mail *mail, const char *trigger)
 	cti_user_report(user, cuser, &report);
 }
 
-static int cti_mail_get_stream(struct mail *_mail, bool get_body,
-			       struct message_size *hdr_size,
-			       struct message_size *body_size,
-			       struct istream **stream_r)
+/* cti_mail_report() in its own data-stack frame: the vfuncs may run in a loop */
+static void cti_mail_retrieved(struct mail *mail, const char *trigger)
+{
+	data_stack_frame_t frame = t_push(__func__);
+
+	cti_mail_report(mail, trigger);
+	if (!t_pop(&frame))
+		i_unreached();
+}
+
+static int cti_mail_get_stream(struct mail *_mail, bool get_body, struct message_size *hdr_size,
+                               struct message_size *body_size, struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	union mail_module_context *cmail = CTI_MAIL_CONTEXT(mail);
@@ -137,34 +141,28 @@ static int cti_mail_get_stream(struct mail *_mail, bool get_body,
 
 	if (get_body) {
 		trigger = cti_trigger_for_reason(mail->get_stream_reason);
-		if (trigger != NULL) T_BEGIN {
+		if (trigger != NULL)
 			cti_mail_retrieved(_mail, trigger);
-		} T_END;
 	}
-	return cmail->super.get_stream(_mail, get_body, hdr_size, body_size,
-				       stream_r);
+	return cmail->super.get_stream(_mail, get_body, hdr_size, body_size, stream_r);
 }
 
-static int cti_mail_get_binary_stream(struct mail *_mail,
-				      const struct message_part *part,
-				      bool include_hdr, uoff_t *size_r,
-				      unsigned int *lines_r, bool *binary_r,
-				      struct istream **stream_r)
+static int cti_mail_get_binary_stream(struct mail *_mail, const struct message_part *part,
+                                      bool include_hdr, uoff_t *size_r, unsigned int *lines_r,
+                                      bool *binary_r, struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	union mail_module_context *cmail = CTI_MAIL_CONTEXT(mail);
 
 	/* stream_r == NULL is BINARY.SIZE: nothing is sent to the client */
-	if (stream_r != NULL) T_BEGIN {
+	if (stream_r != NULL)
 		cti_mail_retrieved(_mail, "fetch:binary");
-	} T_END;
-	return cmail->super.get_binary_stream(_mail, part, include_hdr, size_r,
-					      lines_r, binary_r, stream_r);
+	return cmail->super.get_binary_stream(_mail, part, include_hdr, size_r, lines_r, binary_r,
+	                                      stream_r);
 }
 
-static void cti_mail_update_flags(struct mail *_mail,
-				  enum modify_type modify_type,
-				  enum mail_flags flags)
+static void cti_mail_update_flags(struct mail *_mail, enum modify_type modify_type,
+                                  enum mail_flags flags)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	union mail_module_context *cmail = CTI_MAIL_CONTEXT(mail);
@@ -173,9 +171,8 @@ static void cti_mail_update_flags(struct mail *_mail,
 	old_flags = mail_get_flags(_mail);
 	cmail->super.update_flags(_mail, modify_type, flags);
 	new_flags = mail_get_flags(_mail);
-	if ((old_flags & MAIL_SEEN) == 0 && (new_flags & MAIL_SEEN) != 0) T_BEGIN {
+	if ((old_flags & MAIL_SEEN) == 0 && (new_flags & MAIL_SEEN) != 0)
 		cti_mail_retrieved(_mail, "seen");
-	} T_END;
 }
 
 /* cti_mail_allocated - the mail_allocated hook: wrap the retrieval vfuncs */

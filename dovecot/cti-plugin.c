@@ -27,12 +27,10 @@
 
 const char *cti_plugin_version = DOVECOT_ABI_VERSION;
 
-struct cti_user_module cti_user_module =
-	MODULE_CONTEXT_INIT(&mail_user_module_register);
+struct cti_user_module cti_user_module = MODULE_CONTEXT_INIT(&mail_user_module_register);
 
 /* A time setting (e.g. "500ms", "2s"); DEF when unset or invalid. */
-static unsigned int cti_setting_msecs(struct mail_user *user, const char *name,
-				      unsigned int def)
+static unsigned int cti_setting_msecs(struct mail_user *user, const char *name, unsigned int def)
 {
 	const char *value = mail_user_plugin_getenv(user, name), *error;
 	unsigned int msecs;
@@ -53,8 +51,7 @@ static const char *cti_spool_file_name(const char *username)
 	const char *p;
 
 	for (p = username; *p != '\0'; p++) {
-		if (i_isalnum(*p) || (strchr("_@+-", *p) != NULL) ||
-		    (*p == '.' && p != username))
+		if (i_isalnum(*p) || (strchr("_@+-", *p) != NULL) || (*p == '.' && p != username))
 			str_append_c(name, *p);
 		else
 			str_printfa(name, "%%%02X", (unsigned char)*p);
@@ -73,29 +70,25 @@ static const char *cti_spool_path(struct mail_user *user)
 		return NULL;
 	if (dir != NULL && *dir != '\0') {
 		return p_strdup_printf(user->pool, "%s/%s", dir,
-				       cti_spool_file_name(user->username));
+		                       cti_spool_file_name(user->username));
 	}
 	if (mail_user_get_home(user, &home) <= 0)
 		return NULL;
-	return p_strconcat(user->pool, home, "/"CTI_SPOOL_HOME_NAME, NULL);
+	return p_strconcat(user->pool, home, "/" CTI_SPOOL_HOME_NAME, NULL);
 }
 
-static void cti_user_read_settings(struct mail_user *user,
-				   struct cti_user *cuser)
+static void cti_user_read_settings(struct mail_user *user, struct cti_user *cuser)
 {
 	const char *value;
 
 	value = mail_user_plugin_getenv(user, "cti_socket");
-	cuser->socket_path = value == NULL || *value == '\0' ? NULL :
-		p_strdup(user->pool, value);
+	cuser->socket_path = value == NULL || *value == '\0' ? NULL : p_strdup(user->pool, value);
 	value = mail_user_plugin_getenv(user, "cti_header");
-	cuser->header = p_strdup(user->pool, value == NULL || *value == '\0' ?
-				 CTI_DEFAULT_HEADER : value);
+	cuser->header =
+	    p_strdup(user->pool, value == NULL || *value == '\0' ? CTI_DEFAULT_HEADER : value);
 	cuser->debug = mail_user_plugin_getenv_bool(user, "cti_debug");
-	cuser->timeout_msecs = cti_setting_msecs(user, "cti_timeout",
-						 CTI_DEFAULT_TIMEOUT_MSECS);
-	cuser->retry_msecs = cti_setting_msecs(user, "cti_retry_interval",
-					       CTI_DEFAULT_RETRY_MSECS);
+	cuser->timeout_msecs = cti_setting_msecs(user, "cti_timeout", CTI_DEFAULT_TIMEOUT_MSECS);
+	cuser->retry_msecs = cti_setting_msecs(user, "cti_retry_interval", CTI_DEFAULT_RETRY_MSECS);
 	if (cuser->retry_msecs == 0)
 		cuser->retry_msecs = CTI_DEFAULT_RETRY_MSECS;
 	cuser->spool_path = cti_spool_path(user);
@@ -124,11 +117,9 @@ static void cti_retry_timeout(struct mail_user *user)
 }
 
 /* Arm the resend timer if this process has an ioloop and none is armed. */
-static void cti_user_arm_retry(struct mail_user *user, struct cti_user *cuser,
-			       unsigned int msecs)
+static void cti_user_arm_retry(struct mail_user *user, struct cti_user *cuser, unsigned int msecs)
 {
-	if (cuser->to_retry != NULL || current_ioloop == NULL ||
-	    cuser->socket_path == NULL)
+	if (cuser->to_retry != NULL || current_ioloop == NULL || cuser->socket_path == NULL)
 		return;
 	cuser->to_retry = timeout_add(msecs, cti_retry_timeout, user);
 }
@@ -136,17 +127,19 @@ static void cti_user_arm_retry(struct mail_user *user, struct cti_user *cuser,
 /* Resend the user's queued reports; re-arm the timer while some remain. */
 static void cti_user_flush(struct mail_user *user, struct cti_user *cuser)
 {
+	data_stack_frame_t frame;
 	const char *error;
 	int ret;
 
 	if (cuser->spool_path == NULL || cuser->socket_path == NULL)
 		return;
-	T_BEGIN {
-		ret = cti_spool_flush(cuser->spool_path, cuser->socket_path,
-				      cuser->timeout_msecs, cuser->debug, &error);
-		if (ret < 0)
-			i_error("cti: spool %s: %s", cuser->spool_path, error);
-	} T_END;
+	frame = t_push(__func__);
+	ret = cti_spool_flush(cuser->spool_path, cuser->socket_path, cuser->timeout_msecs,
+	                      cuser->debug, &error);
+	if (ret < 0)
+		i_error("cti: spool %s: %s", cuser->spool_path, error);
+	if (!t_pop(&frame))
+		i_unreached();
 	cuser->pending = ret != 0;
 	if (cuser->pending)
 		cti_user_arm_retry(user, cuser, cuser->retry_msecs);
@@ -154,52 +147,53 @@ static void cti_user_flush(struct mail_user *user, struct cti_user *cuser)
 
 /* Queue REPORT durably after a failed send. */
 static void cti_user_queue(struct mail_user *user, struct cti_user *cuser,
-			   const struct cti_report *report, const char *why)
+                           const struct cti_report *report, const char *why)
 {
 	const char *error;
 
 	if (cuser->spool_path == NULL) {
 		i_error("cti: report lost (no spool) user=%s job=%s box=%s uid=%u trigger=%s: %s",
-			report->user, report->job, report->mailbox,
-			report->uid, report->trigger, why);
+		        report->user, report->job, report->mailbox, report->uid, report->trigger,
+		        why);
 		return;
 	}
-	if (cti_spool_append(cuser->spool_path, report, &error) < 0) {
+	if (cti_spool_append(cuser->spool_path, report, 2 * cuser->timeout_msecs + 1000, &error) <
+	    0) {
 		i_error("cti: report lost user=%s job=%s box=%s uid=%u trigger=%s: %s; %s",
-			report->user, report->job, report->mailbox,
-			report->uid, report->trigger, why, error);
+		        report->user, report->job, report->mailbox, report->uid, report->trigger,
+		        why, error);
 		return;
 	}
-	i_warning("cti: ctid not reached (%s); queued job=%s in %s",
-		  why, report->job, cuser->spool_path);
+	i_warning("cti: ctid not reached (%s); queued job=%s in %s", why, report->job,
+	          cuser->spool_path);
 	cuser->pending = TRUE;
 	cti_user_arm_retry(user, cuser, cuser->retry_msecs);
 }
 
 /* cti_user_report - deliver REPORT to ctid now, or queue it durably */
 void cti_user_report(struct mail_user *user, struct cti_user *cuser,
-		     const struct cti_report *report)
+                     const struct cti_report *report)
 {
 	const char *error = "";
 
-	i_info("cti: retrieved user=%s box=%s uid=%u job=%s trigger=%s",
-	       report->user, report->mailbox, report->uid, report->job,
-	       report->trigger);
+	i_info("cti: retrieved user=%s box=%s uid=%u job=%s trigger=%s", report->user,
+	       report->mailbox, report->uid, report->job, report->trigger);
 	if (cuser->socket_path == NULL) {
-		i_warning("cti: cti_socket is not set; job=%s not reported",
-			  report->job);
+		i_warning("cti: cti_socket is not set; job=%s not reported", report->job);
 		return;
 	}
 	if (cuser->pending) {
-		cti_user_flush(user, cuser);
+		/* with a resend already scheduled ctid was just found away: do
+		   not try again per report, which is quadratic in a long outage */
+		if (cuser->to_retry == NULL)
+			cti_user_flush(user, cuser);
 		/* still undelivered: queue behind them rather than wait twice */
 		if (cuser->pending) {
 			cti_user_queue(user, cuser, report, "earlier reports pending");
 			return;
 		}
 	}
-	switch (cti_report_send(cuser->socket_path, report,
-				cuser->timeout_msecs, &error)) {
+	switch (cti_report_send(cuser->socket_path, report, cuser->timeout_msecs, &error)) {
 	case CTI_SEND_OK:
 		if (cuser->debug)
 			i_debug("cti: ctid acknowledged job=%s", report->job);
@@ -236,7 +230,7 @@ static void cti_mail_user_created(struct mail_user *user)
 	if (user->autocreated || !cti_service_enabled(user)) {
 		if (mail_user_plugin_getenv_bool(user, "cti_debug"))
 			i_debug("cti: not active for service %s",
-				user->service == NULL ? "(none)" : user->service);
+			        user->service == NULL ? "(none)" : user->service);
 		return;
 	}
 	cuser = p_new(user->pool, struct cti_user, 1);
@@ -250,8 +244,8 @@ static void cti_mail_user_created(struct mail_user *user)
 		i_warning("cti: cti_socket is not set; retrievals are not reported");
 	if (cuser->debug)
 		i_debug("cti: active user=%s socket=%s spool=%s", user->username,
-			cuser->socket_path == NULL ? "(none)" : cuser->socket_path,
-			cuser->spool_path == NULL ? "(none)" : cuser->spool_path);
+		        cuser->socket_path == NULL ? "(none)" : cuser->socket_path,
+		        cuser->spool_path == NULL ? "(none)" : cuser->spool_path);
 	/* resend what earlier sessions queued, once the login has finished */
 	if (cuser->spool_path != NULL && access(cuser->spool_path, F_OK) == 0) {
 		cuser->pending = TRUE;
@@ -260,8 +254,8 @@ static void cti_mail_user_created(struct mail_user *user)
 }
 
 static struct mail_storage_hooks cti_mail_storage_hooks = {
-	.mail_user_created = cti_mail_user_created,
-	.mail_allocated = cti_mail_allocated,
+    .mail_user_created = cti_mail_user_created,
+    .mail_allocated = cti_mail_allocated,
 };
 
 /* cti_plugin_init - register the mail storage hooks (called at load) */

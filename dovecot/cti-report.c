@@ -47,8 +47,7 @@ static void cti_append_escaped(string_t *dest, const char *value)
 	}
 }
 
-static void cti_append_field(string_t *dest, const char *name,
-			     const char *value)
+static void cti_append_field(string_t *dest, const char *name, const char *value)
 {
 	str_append(dest, name);
 	str_append(dest, ": ");
@@ -59,7 +58,7 @@ static void cti_append_field(string_t *dest, const char *name,
 /* cti_report_encode - append the wire bytes of REPORT's frame to DEST */
 void cti_report_encode(string_t *dest, const struct cti_report *report)
 {
-	str_append(dest, CTI_IPC_VERSION" RETRIEVED\n");
+	str_append(dest, CTI_IPC_VERSION " RETRIEVED\n");
 	cti_append_field(dest, "User", report->user);
 	cti_append_field(dest, "Job", report->job);
 	cti_append_field(dest, "Mailbox", report->mailbox);
@@ -68,7 +67,8 @@ void cti_report_encode(string_t *dest, const struct cti_report *report)
 	str_append_c(dest, '\n');
 }
 
-static long long cti_now_msecs(void)
+/* cti_now_msecs - a monotonic clock in milliseconds */
+long long cti_now_msecs(void)
 {
 	struct timespec ts;
 
@@ -80,7 +80,7 @@ static long long cti_now_msecs(void)
 /* Wait until FD is ready for EVENTS or DEADLINE passes: 1 ready, 0 timeout, -1 error. */
 static int cti_wait(int fd, short events, long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 	long long left;
 	int ret;
 
@@ -94,8 +94,7 @@ static int cti_wait(int fd, short events, long long deadline)
 	}
 }
 
-static int cti_write_all(int fd, const string_t *frame, long long deadline,
-			 const char **error_r)
+static int cti_write_all(int fd, const string_t *frame, long long deadline, const char **error_r)
 {
 	const unsigned char *data = str_data(frame);
 	size_t size = str_len(frame), off = 0;
@@ -114,8 +113,8 @@ static int cti_write_all(int fd, const string_t *frame, long long deadline,
 		}
 		ret = cti_wait(fd, POLLOUT, deadline);
 		if (ret <= 0) {
-			*error_r = ret == 0 ? "timed out sending" :
-				t_strdup_printf("poll() failed: %m");
+			*error_r =
+			    ret == 0 ? "timed out sending" : t_strdup_printf("poll() failed: %m");
 			return -1;
 		}
 	}
@@ -124,7 +123,7 @@ static int cti_write_all(int fd, const string_t *frame, long long deadline,
 
 /* Read until the reply frame's empty line; the reply text goes into BUF (NUL-terminated). */
 static int cti_read_reply(int fd, char *buf, size_t bufsize, long long deadline,
-			  const char **error_r)
+                          const char **error_r)
 {
 	size_t used = 0;
 	ssize_t n;
@@ -138,8 +137,8 @@ static int cti_read_reply(int fd, char *buf, size_t bufsize, long long deadline,
 		}
 		ret = cti_wait(fd, POLLIN, deadline);
 		if (ret <= 0) {
-			*error_r = ret == 0 ? "timed out waiting for the reply" :
-				t_strdup_printf("poll() failed: %m");
+			*error_r = ret == 0 ? "timed out waiting for the reply"
+			                    : t_strdup_printf("poll() failed: %m");
 			return -1;
 		}
 		n = read(fd, buf + used, bufsize - 1 - used);
@@ -173,37 +172,31 @@ static const char *cti_reply_reason(const char *reply)
 			continue;
 		}
 		p++;
-		str_append_c(reason, *p == 'n' ? '\n' : *p == 'r' ? '\r' :
-			     *p == 't' ? '\t' : *p);
+		str_append_c(reason, *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t' : *p);
 	}
 	return str_sanitize(str_c(reason), 256);
 }
 
-static enum cti_send_result cti_parse_reply(const char *reply,
-					    const char **error_r)
+static enum cti_send_result cti_parse_reply(const char *reply, const char **error_r)
 {
-	if (str_begins(reply, CTI_IPC_VERSION" OK\n"))
+	if (str_begins(reply, CTI_IPC_VERSION " OK\n"))
 		return CTI_SEND_OK;
-	if (str_begins(reply, CTI_IPC_VERSION" REJECT\n")) {
-		*error_r = t_strdup_printf("rejected: %s",
-					   cti_reply_reason(reply));
+	if (str_begins(reply, CTI_IPC_VERSION " REJECT\n")) {
+		*error_r = t_strdup_printf("rejected: %s", cti_reply_reason(reply));
 		return CTI_SEND_REJECTED;
 	}
-	if (str_begins(reply, CTI_IPC_VERSION" TEMPFAIL\n")) {
-		*error_r = t_strdup_printf("temporary failure: %s",
-					   cti_reply_reason(reply));
+	if (str_begins(reply, CTI_IPC_VERSION " TEMPFAIL\n")) {
+		*error_r = t_strdup_printf("temporary failure: %s", cti_reply_reason(reply));
 		return CTI_SEND_RETRY;
 	}
-	*error_r = t_strdup_printf("unexpected reply '%s'",
-				   str_sanitize(t_strcut(reply, '\n'), 64));
+	*error_r =
+	    t_strdup_printf("unexpected reply '%s'", str_sanitize(t_strcut(reply, '\n'), 64));
 	return CTI_SEND_RETRY;
 }
 
 /* cti_report_send - send REPORT and wait for the reply, bounded by TIMEOUT_MSECS */
-enum cti_send_result cti_report_send(const char *socket_path,
-				     const struct cti_report *report,
-				     unsigned int timeout_msecs,
-				     const char **error_r)
+enum cti_send_result cti_report_send(const char *socket_path, const struct cti_report *report,
+                                     unsigned int timeout_msecs, const char **error_r)
 {
 	long long deadline = cti_now_msecs() + timeout_msecs;
 	string_t *frame = t_str_new(256);

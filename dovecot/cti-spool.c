@@ -32,14 +32,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CTI_SPOOL_LINE_TAG "R1"
-#define CTI_SPOOL_LOCK_MSECS 3000
+#define CTI_SPOOL_LINE_TAG        "R1"
 #define CTI_SPOOL_LOCK_STEP_USECS 10000
-#define CTI_SPOOL_APPEND_TRIES 5
+#define CTI_SPOOL_APPEND_TRIES    5
 
 static void cti_spool_format(string_t *line, const struct cti_report *report)
 {
-	str_append(line, CTI_SPOOL_LINE_TAG"\t");
+	str_append(line, CTI_SPOOL_LINE_TAG "\t");
 	str_append_tabescaped(line, report->user);
 	str_append_c(line, '\t');
 	str_append_tabescaped(line, report->job);
@@ -66,27 +65,26 @@ static bool cti_spool_parse(char *line, struct cti_report *report_r)
 	return TRUE;
 }
 
-/* Take an exclusive flock on FD, waiting at most CTI_SPOOL_LOCK_MSECS
+/* Take an exclusive flock on FD, waiting at most LOCK_MSECS
    (WAIT) or not at all: 1 locked, 0 busy, -1 error. */
-static int cti_spool_lock(int fd, const char *path, bool wait,
-			  const char **error_r)
+static int cti_spool_lock(int fd, const char *path, bool wait, unsigned int lock_msecs,
+                          const char **error_r)
 {
-	unsigned int waited = 0;
+	unsigned int waited_msecs = 0;
 
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			*error_r = t_strdup_printf("flock(%s) failed: %m", path);
 			return -1;
 		}
-		if (!wait || waited >= CTI_SPOOL_LOCK_MSECS * 1000) {
+		if (!wait || waited_msecs >= lock_msecs) {
 			if (wait) {
-				*error_r = t_strdup_printf(
-					"flock(%s) timed out", path);
+				*error_r = t_strdup_printf("flock(%s) timed out", path);
 			}
 			return wait ? -1 : 0;
 		}
 		usleep(CTI_SPOOL_LOCK_STEP_USECS);
-		waited += CTI_SPOOL_LOCK_STEP_USECS;
+		waited_msecs += CTI_SPOOL_LOCK_STEP_USECS / 1000;
 	}
 	return 1;
 }
@@ -113,8 +111,7 @@ static int cti_spool_is_current(int fd, const char *path, const char **error_r)
 static int cti_spool_sync_dir(const char *path, const char **error_r)
 {
 	const char *slash = strrchr(path, '/');
-	const char *dir = slash == NULL ? "." :
-		slash == path ? "/" : t_strdup_until(path, slash);
+	const char *dir = slash == NULL ? "." : slash == path ? "/" : t_strdup_until(path, slash);
 	int fd, ret;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -131,7 +128,7 @@ static int cti_spool_sync_dir(const char *path, const char **error_r)
 
 /* Append LINE to the locked, current spool FD and make it durable. */
 static int cti_spool_write_line(int fd, const char *path, const string_t *line,
-				const char **error_r)
+                                const char **error_r)
 {
 	struct stat st;
 
@@ -139,8 +136,7 @@ static int cti_spool_write_line(int fd, const char *path, const string_t *line,
 		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
 		return -1;
 	}
-	if (write_full(fd, str_data(line), str_len(line)) < 0 ||
-	    fdatasync(fd) < 0) {
+	if (write_full(fd, str_data(line), str_len(line)) < 0 || fdatasync(fd) < 0) {
 		*error_r = t_strdup_printf("write(%s) failed: %m", path);
 		return -1;
 	}
@@ -148,8 +144,8 @@ static int cti_spool_write_line(int fd, const char *path, const string_t *line,
 }
 
 /* cti_spool_append - durably queue REPORT at the end of the spool file PATH */
-int cti_spool_append(const char *path, const struct cti_report *report,
-		     const char **error_r)
+int cti_spool_append(const char *path, const struct cti_report *report, unsigned int lock_msecs,
+                     const char **error_r)
 {
 	string_t *line = t_str_new(256);
 	unsigned int i;
@@ -162,7 +158,7 @@ int cti_spool_append(const char *path, const struct cti_report *report,
 			*error_r = t_strdup_printf("open(%s) failed: %m", path);
 			return -1;
 		}
-		ret = cti_spool_lock(fd, path, TRUE, error_r);
+		ret = cti_spool_lock(fd, path, TRUE, lock_msecs, error_r);
 		if (ret > 0)
 			ret = cti_spool_is_current(fd, path, error_r);
 		if (ret > 0)
@@ -177,8 +173,7 @@ int cti_spool_append(const char *path, const struct cti_report *report,
 }
 
 /* Read the whole locked spool FD into BUF. */
-static int cti_spool_read(int fd, const char *path, buffer_t *buf,
-			  const char **error_r)
+static int cti_spool_read(int fd, const char *path, buffer_t *buf, const char **error_r)
 {
 	unsigned char chunk[8192];
 	ssize_t n;
@@ -196,8 +191,7 @@ static int cti_spool_read(int fd, const char *path, buffer_t *buf,
 }
 
 /* Replace PATH by the lines in KEEP (fsync'd before the rename), or remove it. */
-static int cti_spool_rewrite(const char *path, const string_t *keep,
-			     const char **error_r)
+static int cti_spool_rewrite(const char *path, const string_t *keep, const char **error_r)
 {
 	const char *tmp = t_strdup_printf("%s.tmp.%s", path, my_pid);
 	int fd;
@@ -229,43 +223,54 @@ static int cti_spool_rewrite(const char *path, const string_t *keep,
 	return 0;
 }
 
-/* Resend one queued line; TRUE when it is done with (delivered, rejected, unreadable). */
-static bool cti_spool_resend(char *line, const char *path,
-			     const char *socket_path,
-			     unsigned int timeout_msecs, bool debug)
+/* Send one queued REPORT; TRUE when it is done with (delivered or rejected). */
+static bool cti_spool_send_one(const struct cti_report *report, const char *socket_path,
+                               unsigned int timeout_msecs, bool debug)
 {
-	struct cti_report report;
 	const char *error = "";
 
-	if (!cti_spool_parse(line, &report)) {
-		i_warning("cti: dropping unreadable line in %s", path);
-		return TRUE;
-	}
-	switch (cti_report_send(socket_path, &report, timeout_msecs, &error)) {
+	switch (cti_report_send(socket_path, report, timeout_msecs, &error)) {
 	case CTI_SEND_OK:
 		i_info("cti: delivered queued report user=%s job=%s box=%s uid=%u trigger=%s",
-		       report.user, report.job, report.mailbox, report.uid,
-		       report.trigger);
+		       report->user, report->job, report->mailbox, report->uid, report->trigger);
 		return TRUE;
 	case CTI_SEND_REJECTED:
-		i_info("cti: ctid refused queued report job=%s: %s",
-		       report.job, error);
+		i_info("cti: ctid refused queued report job=%s: %s", report->job, error);
 		return TRUE;
 	case CTI_SEND_RETRY:
 		if (debug)
-			i_debug("cti: queued report job=%s still undeliverable: %s",
-				report.job, error);
+			i_debug("cti: queued report job=%s still undeliverable: %s", report->job,
+			        error);
 		return FALSE;
 	}
 	i_unreached();
 }
 
-/* Resend the lines of BUF, collecting the undelivered ones in KEEP; returns how many were kept. */
+/* Resend one queued LINE in its own data-stack frame; TRUE when it is done
+   with (delivered, rejected, or unreadable and dropped). */
+static bool cti_spool_resend(const char *line, const char *path, const char *socket_path,
+                             unsigned int timeout_msecs, bool debug)
+{
+	data_stack_frame_t frame = t_push(__func__);
+	struct cti_report report;
+	bool done = TRUE;
+
+	if (cti_spool_parse(t_strdup_noconst(line), &report))
+		done = cti_spool_send_one(&report, socket_path, timeout_msecs, debug);
+	else
+		i_warning("cti: dropping unreadable line in %s", path);
+	if (!t_pop(&frame))
+		i_unreached();
+	return done;
+}
+
+/* Resend the lines of BUF, collecting the undelivered ones in KEEP; returns how
+   many were kept.  No resend starts after TIMEOUT_MSECS (the lock is held). */
 static int cti_spool_resend_all(buffer_t *buf, string_t *keep, const char *path,
-				const char *socket_path,
-				unsigned int timeout_msecs, bool debug)
+                                const char *socket_path, unsigned int timeout_msecs, bool debug)
 {
 	char *p = buffer_get_modifiable_data(buf, NULL), *nl;
+	long long deadline = cti_now_msecs() + timeout_msecs;
 	unsigned int tried = 0;
 	bool stop = FALSE;
 	int kept = 0;
@@ -275,12 +280,9 @@ static int cti_spool_resend_all(buffer_t *buf, string_t *keep, const char *path,
 		if (nl == NULL)
 			break; /* torn last line of a crashed append: drop it */
 		*nl = '\0';
-		if (!stop && tried++ < CTI_SPOOL_FLUSH_MAX) {
-			T_BEGIN {
-				char *copy = t_strdup_noconst(p);
-				stop = !cti_spool_resend(copy, path, socket_path,
-							 timeout_msecs, debug);
-			} T_END;
+		if (!stop && tried++ < CTI_SPOOL_FLUSH_MAX &&
+		    (tried == 1 || cti_now_msecs() < deadline)) {
+			stop = !cti_spool_resend(p, path, socket_path, timeout_msecs, debug);
 			if (!stop)
 				continue;
 		}
@@ -292,9 +294,8 @@ static int cti_spool_resend_all(buffer_t *buf, string_t *keep, const char *path,
 }
 
 /* cti_spool_flush - resend queued reports from PATH, keep only the undelivered */
-int cti_spool_flush(const char *path, const char *socket_path,
-		    unsigned int timeout_msecs, bool debug,
-		    const char **error_r)
+int cti_spool_flush(const char *path, const char *socket_path, unsigned int timeout_msecs,
+                    bool debug, const char **error_r)
 {
 	buffer_t *buf;
 	string_t *keep;
@@ -307,7 +308,7 @@ int cti_spool_flush(const char *path, const char *socket_path,
 		*error_r = t_strdup_printf("open(%s) failed: %m", path);
 		return -1;
 	}
-	ret = cti_spool_lock(fd, path, FALSE, error_r);
+	ret = cti_spool_lock(fd, path, FALSE, 0, error_r);
 	if (ret > 0)
 		ret = cti_spool_is_current(fd, path, error_r);
 	if (ret <= 0) {
@@ -319,8 +320,7 @@ int cti_spool_flush(const char *path, const char *socket_path,
 	keep = str_new(default_pool, 1024);
 	if (cti_spool_read(fd, path, buf, error_r) == 0) {
 		buffer_append_c(buf, '\0');
-		kept = cti_spool_resend_all(buf, keep, path, socket_path,
-					    timeout_msecs, debug);
+		kept = cti_spool_resend_all(buf, keep, path, socket_path, timeout_msecs, debug);
 		if ((kept == 0 || str_len(keep) + 1 != buf->used) &&
 		    cti_spool_rewrite(path, keep, error_r) < 0)
 			kept = -1;

@@ -39,6 +39,8 @@ typedef struct {
 } MilterConn;
 
 static CtiConfig *milter_config;
+static RouteStep *milter_router; /* shared by every thread; locks inside */
+static AuthzStep *milter_authz;  /* shared by every thread; locks inside */
 
 static MilterConn *milter_conn(SMFICTX *ctx)
 {
@@ -54,8 +56,11 @@ static MilterConn *milter_conn(SMFICTX *ctx)
 /* milter_msg - the current message context, created if a step came first */
 static FilterMsg *milter_msg(MilterConn *conn)
 {
-	if (conn->msg == NULL)
+	if (conn->msg == NULL) {
 		conn->msg = filter_msg_new(milter_config);
+		filter_msg_set_router(conn->msg, milter_router);
+		filter_msg_set_authz(conn->msg, milter_authz);
+	}
 	return conn->msg;
 }
 
@@ -161,6 +166,8 @@ static sfsistat milter_eoh(SMFICTX *ctx)
 	milter_queue_id(ctx, msg);
 	switch (filter_msg_eoh(msg, &error)) {
 	case FILTER_EOH_ACCEPT:
+		log_debug("%s: no request possible: accepted at end of headers",
+		          filter_msg_queue_id(msg));
 		milter_msg_done(conn);
 		return SMFIS_ACCEPT;
 	case FILTER_EOH_CONTINUE:
@@ -191,6 +198,13 @@ static void milter_edit_headers(SMFICTX *ctx, const char *qid, gboolean leadspc,
 		else
 			log_warning("%s: cannot remove %s header #%u", qid, FILTER_JOB_HEADER, i);
 	}
+	for (guint i = outcome->remove_hop_headers; i >= 1; i--) {
+		if (smfi_chgheader(ctx, CTI_RELAY_HOP_HEADER, (int)i, NULL) == MI_SUCCESS)
+			log_info("%s: removed %s header #%u from a client that is no trusted relay",
+			         qid, CTI_RELAY_HOP_HEADER, i);
+		else
+			log_warning("%s: cannot remove %s header #%u", qid, CTI_RELAY_HOP_HEADER, i);
+	}
 	if (outcome->add_job_header != NULL) {
 		/* With SMFIP_HDR_LEADSPC the MTA adds no space after the colon either. */
 		g_autofree char *value =
@@ -206,10 +220,33 @@ static void milter_log_accepted(const char *qid, const FilterOutcome *outcome)
 {
 	const CtiRequest *req = outcome->request;
 
-	log_info("%s: accepted job=%s action=%s source=%s destination=%s trigger=%s", qid,
-	         outcome->job_id, request_action_name(req->action), req->source ? req->source : "",
+	log_info("%s: accepted job=%s identity=%s action=%s source=%s destination=%s trigger=%s",
+	         qid, outcome->job_id, outcome->identity ? outcome->identity : "-",
+	         request_action_name(req->action), req->source ? req->source : "",
 	         req->destination ? req->destination : "",
 	         req->trigger == CTI_TRIGGER_USER ? "user" : "system");
+}
+
+/* milter_relay - rewrite the recipient to the next gateway and insert the hop
+ * header; FALSE if the MTA refused an edit (the mail must then not go on) */
+static gboolean milter_relay(SMFICTX *ctx, const char *qid, gboolean leadspc,
+                             const RouteStepResult *route)
+{
+	g_autofree char *hop = g_strconcat(leadspc ? " " : "", route->hop_header, NULL);
+
+	if (route->del_rcpt != NULL && smfi_delrcpt(ctx, route->del_rcpt) != MI_SUCCESS) {
+		log_error("%s: cannot delete recipient %s to relay it", qid, route->del_rcpt);
+		return FALSE;
+	}
+	if (smfi_addrcpt(ctx, route->add_rcpt) != MI_SUCCESS ||
+	    smfi_insheader(ctx, 0, CTI_RELAY_HOP_HEADER, hop) != MI_SUCCESS) {
+		log_error("%s: cannot add recipient %s or the %s header to relay it", qid,
+		          route->add_rcpt, CTI_RELAY_HOP_HEADER);
+		return FALSE;
+	}
+	log_info("%s: %s; recipient %s replaced, no job here; %s: %s", qid, route->text,
+	         route->del_rcpt ? route->del_rcpt : "<>", CTI_RELAY_HOP_HEADER, route->hop_header);
+	return TRUE;
 }
 
 static sfsistat milter_eom(SMFICTX *ctx)
@@ -226,8 +263,18 @@ static sfsistat milter_eom(SMFICTX *ctx)
 	}
 	milter_edit_headers(ctx, filter_msg_queue_id(msg),
 	                    (conn->protocol & SMFIP_HDR_LEADSPC) != 0, &outcome);
+	if (outcome.route != NULL && outcome.route->action == CTI_RELAY_FORWARD &&
+	    !milter_relay(ctx, filter_msg_queue_id(msg), (conn->protocol & SMFIP_HDR_LEADSPC) != 0,
+	                  outcome.route)) {
+		filter_outcome_clear(&outcome);
+		g_set_error(&error, FILTER_ERROR, FILTER_ERROR_TEMP,
+		            "the MTA refused the relay edits");
+		return milter_fail(ctx, conn, error);
+	}
 	if (outcome.is_request)
 		milter_log_accepted(filter_msg_queue_id(msg), &outcome);
+	else
+		log_debug("%s: no request part: passed", filter_msg_queue_id(msg));
 	filter_outcome_clear(&outcome);
 	milter_msg_done(conn);
 	return SMFIS_CONTINUE;
@@ -372,6 +419,16 @@ static gboolean milter_start(const char *config_path)
 		log_error("%s", error->message);
 		return FALSE;
 	}
+	milter_router = route_step_new(milter_config, &error);
+	if (milter_router == NULL) {
+		log_error("%s: %s", config_path, error->message);
+		return FALSE;
+	}
+	milter_authz = authz_step_new(milter_config, &error);
+	if (milter_authz == NULL) {
+		log_error("%s: %s", config_path, error->message);
+		return FALSE;
+	}
 	pw = milter_lookup_user(milter_config->milter_user, &ok);
 	if (!ok || !milter_prepare_dir(milter_config->tmp_dir, 0700, pw))
 		return FALSE;
@@ -412,6 +469,8 @@ int main(int argc, char **argv)
 	         (long)getuid());
 	rc = smfi_main();
 	log_info("stopped");
+	g_clear_pointer(&milter_router, route_step_free);
+	g_clear_pointer(&milter_authz, authz_step_free);
 	g_clear_pointer(&milter_config, config_free);
 	g_mime_shutdown();
 	return rc == MI_SUCCESS ? 0 : 1;

@@ -16,12 +16,19 @@
 #include <fcntl.h>
 #include "filter-private.h"
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "mediacheck.h"
 #include "part.h"
 #include "reply.h"
 #include "scan.h"
 #include "submit.h"
+
+/* X-CTI-Hop headers kept: more than [routing] max_hops (at most 64) is a loop anyway */
+#define FILTER_MAX_HOPS 128
+/* Authentication-Results headers kept for the identity step */
+#define FILTER_MAX_AUTH_RESULTS 16
 
 struct FilterMsg {
 	const CtiConfig *config;
@@ -35,6 +42,12 @@ struct FilterMsg {
 	char *disposition;  /* first top-level Content-Disposition value */
 	char *message_id;
 	guint job_headers;  /* X-CTI-Job headers that came from outside */
+	GPtrArray *hops;    /* X-CTI-Hop values as received, top first */
+	RouteStep *router;  /* borrowed; NULL: no routing step */
+	AuthzStep *authz;   /* borrowed; NULL: no authorization step */
+	char *from;           /* first From: value */
+	char *auto_submitted; /* first Auto-Submitted: value */
+	GPtrArray *auth_results; /* Authentication-Results values, bounded */
 	gboolean announced; /* the top-level headers announce a request */
 	Scan *scan;         /* multipart: scanning the body; NULL otherwise */
 	int spool_fd;       /* -1 when not spooling */
@@ -50,6 +63,8 @@ FilterMsg *filter_msg_new(const CtiConfig *config)
 
 	msg->config = config;
 	msg->recipients = g_ptr_array_new_with_free_func(g_free);
+	msg->hops = g_ptr_array_new_with_free_func(g_free);
+	msg->auth_results = g_ptr_array_new_with_free_func(g_free);
 	msg->headers = g_string_sized_new(2048);
 	msg->spool_fd = -1;
 	return msg;
@@ -67,6 +82,10 @@ void filter_msg_free(FilterMsg *msg)
 	g_free(msg->client_addr);
 	g_free(msg->queue_id);
 	g_ptr_array_unref(msg->recipients);
+	g_ptr_array_unref(msg->hops);
+	g_ptr_array_unref(msg->auth_results);
+	g_free(msg->from);
+	g_free(msg->auto_submitted);
 	g_string_free(msg->headers, TRUE);
 	g_free(msg->content_type);
 	g_free(msg->disposition);
@@ -74,6 +93,25 @@ void filter_msg_free(FilterMsg *msg)
 	scan_free(msg->scan);
 	g_clear_error(&msg->deferred);
 	g_free(msg);
+}
+
+/* filter_msg_set_router - see filter.h */
+void filter_msg_set_router(FilterMsg *msg, RouteStep *router)
+{
+	msg->router = router;
+}
+
+/* filter_msg_set_authz - see filter.h */
+void filter_msg_set_authz(FilterMsg *msg, AuthzStep *authz)
+{
+	msg->authz = authz;
+}
+
+/* filter_hops_untrusted - X-CTI-Hop headers came from a client that is no trusted relay */
+static gboolean filter_hops_untrusted(const FilterMsg *msg)
+{
+	return msg->authz != NULL && msg->hops->len > 0 &&
+	       !authz_step_trusted_relay(msg->authz, msg->client_addr);
 }
 
 /* filter_strip_angles - "<a@b>" -> "a@b", "<>" -> "" (transfer full) */
@@ -164,6 +202,16 @@ void filter_msg_header(FilterMsg *msg, const char *name, const char *value)
 		filter_remember_first(&msg->message_id, value);
 	else if (g_ascii_strcasecmp(name, FILTER_JOB_HEADER) == 0)
 		msg->job_headers++;
+	else if (g_ascii_strcasecmp(name, CTI_RELAY_HOP_HEADER) == 0 &&
+	         msg->hops->len < FILTER_MAX_HOPS)
+		g_ptr_array_add(msg->hops, g_strstrip(g_strdup(value)));
+	else if (g_ascii_strcasecmp(name, "From") == 0)
+		filter_remember_first(&msg->from, value);
+	else if (g_ascii_strcasecmp(name, "Auto-Submitted") == 0)
+		filter_remember_first(&msg->auto_submitted, value);
+	else if (g_ascii_strcasecmp(name, "Authentication-Results") == 0 &&
+	         msg->auth_results->len < FILTER_MAX_AUTH_RESULTS)
+		g_ptr_array_add(msg->auth_results, g_strdup(value));
 	if (msg->too_big)
 		return;
 	g_string_append(msg->headers, name);
@@ -239,7 +287,8 @@ FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
 	msg->announced = scan_field_announces_cti("Content-Type", msg->content_type) ||
 	                 scan_field_announces_cti("Content-Disposition", msg->disposition);
 	if (!msg->announced && !multipart)
-		return msg->job_headers > 0 ? FILTER_EOH_CONTINUE : FILTER_EOH_ACCEPT;
+		return msg->job_headers > 0 || filter_hops_untrusted(msg) ? FILTER_EOH_CONTINUE
+		                                                          : FILTER_EOH_ACCEPT;
 	if (!msg->announced)
 		msg->scan = scan_new();
 	if (msg->too_big)
@@ -310,6 +359,7 @@ static GMimeMessage *filter_parse_spool(FilterMsg *msg, GError **error)
 static CtiRequest *filter_read_request(FilterMsg *msg, GError **error)
 {
 	g_autoptr(GMimeMessage) message = filter_parse_spool(msg, error);
+	g_autoptr(CtiRequest) req = NULL;
 	g_autofree char *text = NULL;
 	GMimePart *part = NULL;
 	gsize len = 0;
@@ -319,27 +369,32 @@ static CtiRequest *filter_read_request(FilterMsg *msg, GError **error)
 	text = part_decode(part, msg->config->max_request_size, &len, error);
 	if (text == NULL)
 		return NULL;
-	return request_parse(text, len, error);
+	req = request_parse(text, len, error);
+	if (req != NULL && !mediacheck_message(message, req, error))
+		return NULL;
+	return g_steal_pointer(&req);
 }
 
-static GBytes *filter_spool_bytes(FilterMsg *msg, GError **error)
+/* filter_spool_size - the spool file's length */
+static gboolean filter_spool_size(FilterMsg *msg, gsize *size_out, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GMappedFile) map = g_mapped_file_new_from_fd(msg->spool_fd, FALSE, &local);
+	struct stat st;
 
-	if (map == NULL) {
-		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP, "cannot map the spool file: %s",
-		            local->message);
-		return NULL;
+	if (fstat(msg->spool_fd, &st) != 0) {
+		int saved = errno;
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
+		            "cannot stat the spool file: %s", g_strerror(saved));
+		return FALSE;
 	}
-	return g_mapped_file_get_bytes(map);
+	*size_out = (gsize)st.st_size;
+	return TRUE;
 }
 
 /* filter_submit - SUBMIT REQ with the spooled mail; ctid's Job-Id (transfer full) */
-static char *filter_submit(FilterMsg *msg, const CtiRequest *req, GError **error)
+static char *filter_submit(FilterMsg *msg, const CtiRequest *req, const char *identity,
+                           GError **error)
 {
 	g_autofree char *text = request_format(req);
-	g_autoptr(GBytes) message = filter_spool_bytes(msg, error);
 	const char *recipient = filter_msg_first_recipient(msg);
 	g_autofree char *job_id = NULL;
 	SubmitInfo info = {
@@ -351,15 +406,60 @@ static char *filter_submit(FilterMsg *msg, const CtiRequest *req, GError **error
 	    .queue_id = msg->queue_id,
 	    .message_id = msg->message_id,
 	    .mailbox = NULL,
-	    .message = message,
+	    .message_fd = msg->spool_fd,
+	    .identity = identity,
 	};
 
-	if (message == NULL)
+	if (!filter_spool_size(msg, &info.message_size, error))
 		return NULL;
 	if (req->trigger == CTI_TRIGGER_USER)
 		info.mailbox = req->mailbox ? req->mailbox : recipient;
 	info.job_id = job_id = submit_job_id(&info);
 	return submit_request(msg->config->ctid_socket, msg->config->ctid_timeout_ms, &info, error);
+}
+
+/* filter_route - the routing step when a router is set: OUTCOME->route, or FALSE + error */
+static gboolean filter_route(FilterMsg *msg, const CtiRequest *req, FilterOutcome *outcome,
+                             GError **error)
+{
+	g_autofree const char **hops = g_new0(const char *, msg->hops->len + 1);
+	RouteStepInput in = {
+	    .request = req,
+	    .recipient = filter_msg_first_recipient(msg),
+	    .hops = hops,
+	};
+
+	if (msg->router == NULL)
+		return TRUE;
+	for (guint i = 0; i < msg->hops->len; i++)
+		hops[i] = g_ptr_array_index(msg->hops, i);
+	outcome->route = route_step_decide(msg->router, &in, error);
+	return outcome->route != NULL;
+}
+
+/* filter_authorize - the authorization step when one is set: OUTCOME->identity, or FALSE +
+ * error */
+static gboolean filter_authorize(FilterMsg *msg, const CtiRequest *req, FilterOutcome *outcome,
+                                 GError **error)
+{
+	g_autofree const char **results = g_new0(const char *, msg->auth_results->len + 1);
+	AuthzInput in = {
+	    .request = req,
+	    .sender = msg->sender ? msg->sender : "",
+	    .recipient = filter_msg_first_recipient(msg),
+	    .auth_authen = msg->auth_authen,
+	    .client_addr = msg->client_addr,
+	    .from = msg->from,
+	    .auto_submitted = msg->auto_submitted,
+	    .auth_results = results,
+	};
+
+	if (msg->authz == NULL)
+		return TRUE;
+	for (guint i = 0; i < msg->auth_results->len; i++)
+		results[i] = g_ptr_array_index(msg->auth_results, i);
+	outcome->identity = authz_step_check(msg->authz, &in, error);
+	return outcome->identity != NULL;
 }
 
 /* filter_msg_eom - decide on the whole message */
@@ -370,6 +470,13 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 
 	memset(outcome, 0, sizeof *outcome);
 	outcome->remove_job_headers = msg->job_headers;
+	if (filter_hops_untrusted(msg)) {
+		/* forged or foreign traces: removed from the mail, but still believed by
+		 * the loop checks (routing step), where a forged trace can only get its
+		 * own request refused and a real one stops a relay loop between
+		 * gateways that do not list each other in trusted_relays */
+		outcome->remove_hop_headers = msg->hops->len;
+	}
 	if (!filter_is_candidate(msg))
 		return TRUE;
 	if (msg->deferred != NULL) {
@@ -390,7 +497,13 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		g_propagate_error(error, local);
 		return FALSE;
 	}
-	outcome->job_id = filter_submit(msg, req, error);
+	if (!filter_authorize(msg, req, outcome, error) || !filter_route(msg, req, outcome, error))
+		return FALSE;
+	if (outcome->route != NULL && outcome->route->action == CTI_RELAY_FORWARD) {
+		outcome->request = g_steal_pointer(&req); /* relayed: no job here */
+		return TRUE;
+	}
+	outcome->job_id = filter_submit(msg, req, outcome->identity, error);
 	if (outcome->job_id == NULL)
 		return FALSE;
 	outcome->is_request = TRUE;
@@ -406,4 +519,6 @@ void filter_outcome_clear(FilterOutcome *outcome)
 	g_clear_pointer(&outcome->job_id, g_free);
 	g_clear_pointer(&outcome->request, request_free);
 	g_clear_pointer(&outcome->add_job_header, g_free);
+	g_clear_pointer(&outcome->identity, g_free);
+	g_clear_pointer(&outcome->route, route_step_result_free);
 }

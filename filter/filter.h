@@ -23,6 +23,8 @@
 /* by path: the build tree's autoconf config.h comes first on the include path */
 #include "../lib/config.h"
 #include "request.h"
+#include "route-step.h"
+#include "authz-step.h"
 
 /* The header ctid's Dovecot plugin looks for (Trigger: user). */
 #define FILTER_JOB_HEADER "X-CTI-Job"
@@ -41,10 +43,19 @@ typedef struct {
 	CtiRequest *request;      /* the parsed request, when is_request */
 	char *add_job_header;     /* value for a new X-CTI-Job header (Trigger: user), or NULL */
 	guint remove_job_headers; /* X-CTI-Job headers from outside to delete (indexes 1..n) */
+	guint remove_hop_headers; /* X-CTI-Hop headers from a client that is no trusted relay */
+	char *identity;           /* the sender's identity when an authz step ran */
+	RouteStepResult *route;   /* the routing decision when a router is set; FORWARD: relay
+	                           * (rewrite the recipient, insert the hop header), no job */
 } FilterOutcome;
 
 /* filter_msg_new - a message context reading settings from CONFIG (borrowed, must outlive it) */
 FilterMsg *filter_msg_new(const CtiConfig *config);
+/* filter_msg_set_router - route requests with ROUTER (borrowed); none: every request is local */
+void filter_msg_set_router(FilterMsg *msg, RouteStep *router);
+/* filter_msg_set_authz - authorize requests with AUTHZ (borrowed); without one every sender
+ * may use everything and every X-CTI-Hop header is believed */
+void filter_msg_set_authz(FilterMsg *msg, AuthzStep *authz);
 /* filter_msg_free - free, closing the spool file; NULL is a no-op */
 void filter_msg_free(FilterMsg *msg);
 

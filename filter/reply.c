@@ -30,6 +30,16 @@ static const ReplyRule reply_rules[] = {
     {filter_error_quark, FILTER_ERROR_REFUSED, REPLY_REJECT, "550", "5.7.0",
      "CTI request refused: ", TRUE},
     {filter_error_quark, FILTER_ERROR_TOO_BIG, REPLY_REJECT, "552", "5.3.4", "", TRUE},
+    {filter_error_quark, FILTER_ERROR_ROUTE_LOOP, REPLY_REJECT, "550", "5.4.6", "", TRUE},
+    {filter_error_quark, FILTER_ERROR_NO_ROUTE, REPLY_REJECT, "550", "5.4.4", "", TRUE},
+    {filter_error_quark, FILTER_ERROR_ROUTE_TEMP, REPLY_TEMPFAIL, "451", "4.3.5",
+     "CTI routing temporarily unavailable, try again later", FALSE},
+    {filter_error_quark, FILTER_ERROR_UNAUTHORIZED, REPLY_REJECT, "550", "5.7.1",
+     "CTI request not authorized: ", TRUE},
+    {filter_error_quark, FILTER_ERROR_RATE_TEMP, REPLY_TEMPFAIL, "450", "4.7.1",
+     "CTI request deferred: ", TRUE},
+    {filter_error_quark, FILTER_ERROR_RATE_REJECT, REPLY_REJECT, "550", "5.7.1",
+     "CTI request refused: ", TRUE},
     {request_error_quark, -1, REPLY_REJECT, "550", "5.6.0", "bad CTI request: ", TRUE},
 };
 

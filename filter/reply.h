@@ -18,6 +18,12 @@ typedef enum {
 	FILTER_ERROR_REQUEST, /* the request part is malformed: 550 5.6.0 */
 	FILTER_ERROR_REFUSED, /* ctid refused the request: 550 5.7.0 */
 	FILTER_ERROR_TOO_BIG, /* the mail exceeds [milter] max_message_size: 552 5.3.4 */
+	FILTER_ERROR_ROUTE_LOOP, /* routing loop or too many hops (route-step.h): 550 5.4.6 */
+	FILTER_ERROR_NO_ROUTE,   /* no route and default_route=refuse: 550 5.4.4 */
+	FILTER_ERROR_ROUTE_TEMP, /* a route names a gateway without an address: 451 4.3.5 */
+	FILTER_ERROR_UNAUTHORIZED, /* unidentified, not granted, destination denied: 550 5.7.1 */
+	FILTER_ERROR_RATE_TEMP,    /* ctid: over a rate limit, over_limit=tempfail: 450 4.7.1 */
+	FILTER_ERROR_RATE_REJECT,  /* ctid: over a rate limit, over_limit=reject: 550 5.7.1 */
 } FilterError;
 GQuark filter_error_quark(void);
 

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "identity.h"
+#include "policy.h"
+
 typedef enum {
 	CONF_STRING,
 	CONF_SECRET, /* a string never shown by config_dump */
@@ -64,6 +67,53 @@ static gboolean conf_is_gateway_name(const char *v)
 	return TRUE;
 }
 
+static gboolean conf_is_methods(const char *v)
+{
+	return identity_methods_parse(v, NULL, NULL, NULL);
+}
+
+static gboolean conf_is_networks(const char *v)
+{
+	g_autoptr(GPtrArray) nets = identity_networks_parse(v, NULL);
+
+	return nets != NULL;
+}
+
+static gboolean conf_is_domains(const char *v)
+{
+	g_auto(GStrv) list = identity_split_list(v);
+
+	for (gsize i = 0; list[i]; i++)
+		if (!identity_domain_valid(list[i]))
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean conf_is_rules(const char *v)
+{
+	g_autoptr(GPtrArray) rules = policy_rules_parse(v, NULL);
+
+	return rules != NULL;
+}
+
+static gboolean conf_is_method(const char *v)
+{
+	return strcmp(v, "native") == 0 || strcmp(v, "server-lines") == 0;
+}
+
+static gboolean conf_is_lines(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isdigit(*p) && *p != ',' && *p != ' ')
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean conf_is_over_limit(const char *v)
+{
+	return strcmp(v, "tempfail") == 0 || strcmp(v, "reject") == 0;
+}
+
 #define OFF(f) offsetof(CtiConfig, f)
 
 static const ConfKey conf_keys[] = {
@@ -89,6 +139,7 @@ static const ConfKey conf_keys[] = {
     {"ctid", "hostname", CONF_STRING, OFF(hostname), "", 0, 0},
     {"ctid", "default_monitor_time", CONF_INT, OFF(default_monitor_time), "120", 1, 86400},
     {"ctid", "user_trigger_expiry", CONF_INT, OFF(user_trigger_expiry), "604800", 60, 31536000},
+    {"ctid", "time_scale", CONF_INT, OFF(time_scale), "1", 1, 100000},
 
     {"pbx", "host", CONF_STRING, OFF(pbx_host), "127.0.0.1", 0, 0},
     {"pbx", "port", CONF_INT, OFF(pbx_port), "8800", 1, 65535},
@@ -101,6 +152,10 @@ static const ConfKey conf_keys[] = {
     {"pbx", "session_duration", CONF_INT, OFF(session_duration), "300", 10, 86400},
     {"pbx", "reconnect_min_ms", CONF_INT, OFF(reconnect_min_ms), "100", 10, 600000},
     {"pbx", "reconnect_max_ms", CONF_INT, OFF(reconnect_max_ms), "5000", 10, 3600000},
+    {"pbx", "method", CONF_STRING, OFF(call_method), "native", 0, 0, conf_is_method,
+     "native or server-lines"},
+    {"pbx", "server_lines", CONF_STRING, OFF(server_lines), "", 0, 0, conf_is_lines,
+     "a comma-separated list of line numbers"},
 
     {"routing", "db", CONF_STRING, OFF(routes_db), "/var/lib/mailcti/routes.db", 0, 0},
     {"routing", "gateway_name", CONF_STRING, OFF(gateway_name), "", 0, 0, conf_is_gateway_name,
@@ -110,6 +165,32 @@ static const ConfKey conf_keys[] = {
      conf_is_route_default, "local or refuse"},
     {"routing", "international_prefix", CONF_STRING, OFF(international_prefix), "", 0, 0,
      conf_is_prefix, "empty or 1 to 8 digits"},
+
+    {"identity", "methods", CONF_STRING, OFF(identity_methods), "auth", 0, 0, conf_is_methods,
+     "a list of auth, network and dkim, each at most once"},
+    {"identity", "trusted_networks", CONF_STRING, OFF(trusted_networks), "", 0, 0,
+     conf_is_networks, "a list of IPv4 or IPv6 networks (address/bits)"},
+    {"identity", "authserv_id", CONF_STRING, OFF(authserv_id), "", 0, 0},
+    {"identity", "dkim_domains", CONF_STRING, OFF(dkim_domains), "", 0, 0, conf_is_domains,
+     "a list of domain names"},
+    {"identity", "trusted_relays", CONF_STRING, OFF(trusted_relays), "", 0, 0,
+     conf_is_networks, "a list of IPv4 or IPv6 networks (address/bits)"},
+
+    {"policy", "db", CONF_STRING, OFF(policy_db), "/var/lib/mailcti/policy.db", 0, 0},
+    {"policy", "default_rules", CONF_STRING, OFF(default_rules), CTI_POLICY_DEFAULT_RULES, 0, 0,
+     conf_is_rules, "a list of allow:PREFIX and deny:PREFIX rules"},
+    {"policy", "max_number_length", CONF_INT, OFF(max_number_length), "15", 1, 20},
+
+    {"limits", "per_sender_per_minute", CONF_INT, OFF(per_sender_per_minute), "6", 0, 1000000},
+    {"limits", "per_sender_per_hour", CONF_INT, OFF(per_sender_per_hour), "60", 0, 1000000},
+    {"limits", "global_per_minute", CONF_INT, OFF(global_per_minute), "60", 0, 1000000},
+    {"limits", "global_per_hour", CONF_INT, OFF(global_per_hour), "600", 0, 1000000},
+    {"limits", "per_sender_concurrent", CONF_INT, OFF(per_sender_concurrent), "4", 0, 1000000},
+    {"limits", "global_concurrent", CONF_INT, OFF(global_concurrent), "32", 0, 1000000},
+    {"limits", "per_sender_notifications_per_hour", CONF_INT, OFF(notify_per_hour), "30", 0,
+     1000000},
+    {"limits", "over_limit", CONF_STRING, OFF(over_limit), "tempfail", 0, 0, conf_is_over_limit,
+     "tempfail or reject"},
 };
 
 static const ConfKey *conf_find(const char *group, const char *key)

@@ -39,6 +39,7 @@ typedef struct {
 	char *hostname;            /* hostname= used in Message-IDs and texts, g_get_host_name() */
 	int default_monitor_time;  /* default_monitor_time= seconds, 120 */
 	int user_trigger_expiry;   /* user_trigger_expiry= seconds a Trigger: user job waits, 604800 */
+	int time_scale;            /* time_scale= TEST ONLY: Retry intervals run this many times faster, 1 */
 
 	/* [pbx] */
 	char *pbx_host;            /* host= "127.0.0.1" */
@@ -51,6 +52,8 @@ typedef struct {
 	int session_duration;      /* session_duration= seconds, 300 */
 	int reconnect_min_ms;      /* reconnect_min_ms= 100 */
 	int reconnect_max_ms;      /* reconnect_max_ms= 5000 */
+	char *call_method;         /* method= native | server-lines: how conference/intrude/forward are done */
+	char *server_lines;        /* server_lines= the gateway's own lines, e.g. "7001,7002" ("" = none) */
 
 	/* [routing] */
 	char *routes_db;           /* db= "/var/lib/mailcti/routes.db" */
@@ -58,6 +61,28 @@ typedef struct {
 	int max_hops;              /* max_hops= X-CTI-Hop traces a request may carry, 8 */
 	char *default_route;       /* default_route= no route found: "local" (execute here) | "refuse" */
 	char *international_prefix; /* international_prefix= digits a leading '+' stands for, "" = keep '+' */
+
+	/* [identity] how a sender is recognised (identity.h) */
+	char *identity_methods;    /* methods= ordered list of auth, network, dkim; "auth" */
+	char *trusted_networks;    /* trusted_networks= CIDR list (IPv4, IPv6) for "network", "" */
+	char *authserv_id;         /* authserv_id= authserv-id of this site's DKIM verifier, "" */
+	char *dkim_domains;        /* dkim_domains= domains whose DKIM-verified From identifies, "" */
+	char *trusted_relays;      /* trusted_relays= CIDR list whose X-CTI-* headers are kept, "" */
+
+	/* [policy] who may use which extension, which destinations (policy.h) */
+	char *policy_db;           /* db= "/var/lib/mailcti/policy.db" */
+	char *default_rules;       /* default_rules= rule set seeded into a new policy DB */
+	int max_number_length;     /* max_number_length= digits of a destination, 15 */
+
+	/* [limits] request rates (ratelimit.h); 0 = no limit */
+	int per_sender_per_minute; /* per_sender_per_minute= 6 */
+	int per_sender_per_hour;   /* per_sender_per_hour= 60 */
+	int global_per_minute;     /* global_per_minute= 60 */
+	int global_per_hour;       /* global_per_hour= 600 */
+	int per_sender_concurrent; /* per_sender_concurrent= jobs not yet finished, 4 */
+	int global_concurrent;     /* global_concurrent= 32 */
+	int notify_per_hour;       /* per_sender_notifications_per_hour= 30 */
+	char *over_limit;          /* over_limit= tempfail (450 4.7.1) | reject (550 5.7.1) */
 } CtiConfig;
 
 /* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */

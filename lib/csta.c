@@ -291,6 +291,124 @@ char *csta_build_clear_connection(const char *ns, const char *call_id, const cha
 	return finish(root, ns);
 }
 
+/* csta_build_hold_call - HoldCall of (CALL_ID, DEVICE_ID) */
+char *csta_build_hold_call(const char *ns, const char *call_id, const char *device_id)
+{
+	CstaNode *root = csta_node_new("HoldCall", NULL);
+
+	add_connection(root, "callToBeHeld", call_id, device_id);
+	return finish(root, ns);
+}
+
+/* csta_build_retrieve_call - RetrieveCall of (CALL_ID, DEVICE_ID) */
+char *csta_build_retrieve_call(const char *ns, const char *call_id, const char *device_id)
+{
+	CstaNode *root = csta_node_new("RetrieveCall", NULL);
+
+	add_connection(root, "callToBeRetrieved", call_id, device_id);
+	return finish(root, ns);
+}
+
+/* csta_build_consultation_call - ConsultationCall from (CALL_ID, DEVICE_ID) to CONSULTED */
+char *csta_build_consultation_call(const char *ns, const char *call_id, const char *device_id,
+                                   const char *consulted)
+{
+	CstaNode *root = csta_node_new("ConsultationCall", NULL);
+
+	add_connection(root, "existingCall", call_id, device_id);
+	csta_node_add(root, "consultedDevice", consulted);
+	return finish(root, ns);
+}
+
+/* csta_build_conference_call - ConferenceCall of HELD_CALL and ACTIVE_CALL at DEVICE_ID */
+char *csta_build_conference_call(const char *ns, const char *held_call, const char *active_call,
+                                 const char *device_id)
+{
+	CstaNode *root = csta_node_new("ConferenceCall", NULL);
+
+	add_connection(root, "heldCall", held_call, device_id);
+	add_connection(root, "activeCall", active_call, device_id);
+	return finish(root, ns);
+}
+
+/* csta_build_single_step_conference - SingleStepConferenceCall: JOIN joins actively */
+char *csta_build_single_step_conference(const char *ns, const char *call_id, const char *device_id,
+                                        const char *join)
+{
+	CstaNode *root = csta_node_new("SingleStepConferenceCall", NULL);
+
+	add_connection(root, "activeCall", call_id, device_id);
+	csta_node_add(root, "deviceToJoin", join);
+	csta_node_add(root, "participationType", "active");
+	return finish(root, ns);
+}
+
+/* csta_build_snapshot_device - SnapshotDevice of DEVICE */
+char *csta_build_snapshot_device(const char *ns, const char *device)
+{
+	CstaNode *root = csta_node_new("SnapshotDevice", NULL);
+
+	csta_node_add(root, "snapshotObject", device);
+	return finish(root, ns);
+}
+
+/* csta_build_route_register - RouteRegister for DEVICE */
+char *csta_build_route_register(const char *ns, const char *device)
+{
+	CstaNode *root = csta_node_new("RouteRegister", NULL);
+
+	csta_node_add(root, "routeingDevice", device);
+	return finish(root, ns);
+}
+
+/* csta_build_route_register_cancel - RouteRegisterCancel of REG_ID */
+char *csta_build_route_register_cancel(const char *ns, const char *reg_id)
+{
+	CstaNode *root = csta_node_new("RouteRegisterCancel", NULL);
+
+	csta_node_add(root, "routeRegisterReqID", reg_id);
+	return finish(root, ns);
+}
+
+/* csta_build_route_select - RouteSelect SELECTED for XREF */
+char *csta_build_route_select(const char *ns, const char *xref, const char *reg_id,
+                              const char *selected)
+{
+	CstaNode *root = csta_node_new("RouteSelect", NULL);
+
+	csta_node_add(root, "crossRefIdentifier", xref);
+	if (reg_id != NULL)
+		csta_node_add(root, "routeRegisterReqID", reg_id);
+	csta_node_add(root, "routeSelected", selected);
+	csta_node_add(root, "routeUsedReq", "false");
+	return finish(root, ns);
+}
+
+/* csta_build_route_end - RouteEnd of XREF */
+char *csta_build_route_end(const char *ns, const char *xref, const char *reg_id)
+{
+	CstaNode *root = csta_node_new("RouteEnd", NULL);
+
+	csta_node_add(root, "crossRefIdentifier", xref);
+	if (reg_id != NULL)
+		csta_node_add(root, "routeRegisterReqID", reg_id);
+	return finish(root, ns);
+}
+
+/* csta_build_set_forwarding - SetForwarding forwardImmediate on DEVICE */
+char *csta_build_set_forwarding(const char *ns, const char *device, gboolean activate,
+                                const char *dn)
+{
+	CstaNode *root = csta_node_new("SetForwarding", NULL);
+
+	csta_node_add(root, "device", device);
+	csta_node_add(root, "forwardingType", "forwardImmediate");
+	csta_node_add(root, "activateForward", activate ? "true" : "false");
+	if (activate)
+		csta_node_add(root, "forwardDN", dn);
+	return finish(root, ns);
+}
+
 /* ---- message decoder ---- */
 
 typedef gboolean (*CstaMsgParse)(CstaMessage *msg, const CstaNode *root, GError **error);
@@ -414,6 +532,92 @@ static gboolean parse_monitor_start_response(CstaMessage *msg, const CstaNode *r
 	return TRUE;
 }
 
+static gboolean parse_conn_response(CstaMessage *msg, const CstaNode *root, const char *elem,
+                                    GError **error)
+{
+	if (!parse_connection(csta_node_child(root, elem), &msg->call_id, &msg->device_id) ||
+	    msg->call_id == NULL)
+		return missing(root, elem, error);
+	return TRUE;
+}
+
+static gboolean parse_consultation_response(CstaMessage *msg, const CstaNode *root, GError **error)
+{
+	return parse_conn_response(msg, root, "initiatedCall", error);
+}
+
+static gboolean parse_conference_response(CstaMessage *msg, const CstaNode *root, GError **error)
+{
+	return parse_conn_response(msg, root, "conferenceCall", error);
+}
+
+static gboolean parse_ss_conference_response(CstaMessage *msg, const CstaNode *root, GError **error)
+{
+	return parse_conn_response(msg, root, "conferencedCall", error);
+}
+
+/* one connection of a snapshot: its callID, and its localConnectionState
+ * wherever the switch put it (localCallState/compoundCallState or directly) */
+static void snapshot_item(const CstaNode *info, GPtrArray *calls, GPtrArray *states)
+{
+	const CstaNode *conn = csta_node_child(info, "connectionIdentifier");
+	const char *call = conn ? csta_node_text(conn, "callID") : NULL;
+	const char *state =
+	    csta_node_text(info, "localCallState/compoundCallState/localConnectionState");
+
+	if (call == NULL || call[0] == '\0')
+		return;
+	if (state == NULL)
+		state = csta_node_text(info, "localCallState/localConnectionState");
+	g_ptr_array_add(calls, g_strdup(call));
+	g_ptr_array_add(states, g_strdup(state ? state : ""));
+}
+
+static gboolean parse_snapshot_device_response(CstaMessage *msg, const CstaNode *root,
+                                               GError **error)
+{
+	const CstaNode *data = csta_node_find(root, "crossRefIDorSnapshotData/snapshotData");
+	GPtrArray *calls = g_ptr_array_new();
+	GPtrArray *states = g_ptr_array_new();
+
+	if (data == NULL)
+		data = csta_node_child(root, "snapshotData");
+	for (guint i = 0; data != NULL && i < data->children->len; i++) {
+		const CstaNode *info = g_ptr_array_index(data->children, i);
+
+		if (g_ascii_strcasecmp(info->name, "snapshotDeviceResponseInfo") == 0)
+			snapshot_item(info, calls, states);
+	}
+	g_ptr_array_add(calls, NULL);
+	g_ptr_array_add(states, NULL);
+	msg->snapshot_calls = (char **)g_ptr_array_free(calls, FALSE);
+	msg->snapshot_states = (char **)g_ptr_array_free(states, FALSE);
+	return TRUE;
+}
+
+static gboolean parse_route_register_response(CstaMessage *msg, const CstaNode *root,
+                                              GError **error)
+{
+	msg->route_register_id = dup_nonempty(csta_node_child(root, "routeRegisterReqID"));
+	if (msg->route_register_id == NULL)
+		return missing(root, "routeRegisterReqID", error);
+	return TRUE;
+}
+
+static gboolean parse_route_message(CstaMessage *msg, const CstaNode *root, GError **error)
+{
+	msg->route_xref = dup_nonempty(csta_node_child(root, "crossRefIdentifier"));
+	if (msg->route_xref == NULL)
+		return missing(root, "crossRefIdentifier", error);
+	msg->route_register_id = dup_nonempty(csta_node_child(root, "routeRegisterReqID"));
+	parse_connection(csta_node_child(root, "routedCall"), &msg->call_id, &msg->device_id);
+	msg->called_device = g_strdup(csta_device_text(csta_node_child(root, "currentRoute")));
+	msg->calling_device = g_strdup(csta_device_text(csta_node_child(root, "callingDevice")));
+	msg->new_destination = g_strdup(csta_device_text(csta_node_child(root, "routeUsed")));
+	choice_error(msg, csta_node_child(root, "errorValue"));
+	return TRUE;
+}
+
 static gboolean parse_error_code(CstaMessage *msg, const CstaNode *root, GError **error)
 {
 	choice_error(msg, root);
@@ -479,6 +683,24 @@ static const CstaMsgRow csta_msg_rows[] = {
     {"MonitorStopResponse", CSTA_MSG_MONITOR_STOP_RESPONSE, parse_nothing, NULL, NULL, NULL},
     {"ClearConnectionResponse", CSTA_MSG_CLEAR_CONNECTION_RESPONSE, parse_nothing, NULL, NULL,
      NULL},
+    {"HoldCallResponse", CSTA_MSG_HOLD_CALL_RESPONSE, parse_nothing, NULL, NULL, NULL},
+    {"RetrieveCallResponse", CSTA_MSG_RETRIEVE_CALL_RESPONSE, parse_nothing, NULL, NULL, NULL},
+    {"ConsultationCallResponse", CSTA_MSG_CONSULTATION_CALL_RESPONSE, parse_consultation_response,
+     NULL, NULL, NULL},
+    {"ConferenceCallResponse", CSTA_MSG_CONFERENCE_CALL_RESPONSE, parse_conference_response, NULL,
+     NULL, NULL},
+    {"SingleStepConferenceCallResponse", CSTA_MSG_SS_CONFERENCE_RESPONSE,
+     parse_ss_conference_response, NULL, NULL, NULL},
+    {"SnapshotDeviceResponse", CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE, parse_snapshot_device_response,
+     NULL, NULL, NULL},
+    {"RouteRegisterResponse", CSTA_MSG_ROUTE_REGISTER_RESPONSE, parse_route_register_response, NULL,
+     NULL, NULL},
+    {"RouteRegisterCancelResponse", CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE, parse_nothing, NULL,
+     NULL, NULL},
+    {"SetForwardingResponse", CSTA_MSG_SET_FORWARDING_RESPONSE, parse_nothing, NULL, NULL, NULL},
+    {"RouteRequest", CSTA_MSG_ROUTE_REQUEST, parse_route_message, NULL, NULL, NULL},
+    {"RouteEnd", CSTA_MSG_ROUTE_END, parse_route_message, NULL, NULL, NULL},
+    {"RouteUsed", CSTA_MSG_ROUTE_USED, parse_route_message, NULL, NULL, NULL},
     {"CSTAErrorCode", CSTA_MSG_ERROR, parse_error_code, NULL, NULL, NULL},
     {"ServiceInitiatedEvent", CSTA_MSG_SERVICE_INITIATED, parse_event, "initiatedConnection",
      "initiatingDevice", NULL},
@@ -560,6 +782,10 @@ CstaMessage *csta_message_copy(const CstaMessage *msg)
 	copy->local_state = g_strdup(msg->local_state);
 	copy->cause = g_strdup(msg->cause);
 	copy->secondary_call_id = g_strdup(msg->secondary_call_id);
+	copy->route_xref = g_strdup(msg->route_xref);
+	copy->route_register_id = g_strdup(msg->route_register_id);
+	copy->snapshot_calls = g_strdupv(msg->snapshot_calls);
+	copy->snapshot_states = g_strdupv(msg->snapshot_states);
 	return copy;
 }
 
@@ -585,6 +811,10 @@ void csta_message_free(CstaMessage *msg)
 	g_free(msg->local_state);
 	g_free(msg->cause);
 	g_free(msg->secondary_call_id);
+	g_free(msg->route_xref);
+	g_free(msg->route_register_id);
+	g_strfreev(msg->snapshot_calls);
+	g_strfreev(msg->snapshot_states);
 	g_free(msg);
 }
 
@@ -631,8 +861,27 @@ gboolean csta_msg_is_event(CstaMsgKind kind)
 	case CSTA_MSG_MONITOR_START_RESPONSE:
 	case CSTA_MSG_MONITOR_STOP_RESPONSE:
 	case CSTA_MSG_CLEAR_CONNECTION_RESPONSE:
+	case CSTA_MSG_HOLD_CALL_RESPONSE:
+	case CSTA_MSG_RETRIEVE_CALL_RESPONSE:
+	case CSTA_MSG_CONSULTATION_CALL_RESPONSE:
+	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
+	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
+	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
+	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
+	case CSTA_MSG_SET_FORWARDING_RESPONSE:
+	case CSTA_MSG_ROUTE_REQUEST:
+	case CSTA_MSG_ROUTE_END:
+	case CSTA_MSG_ROUTE_USED:
 	case CSTA_MSG_ERROR:
 		return FALSE;
 	}
 	return FALSE;
+}
+
+/* csta_msg_is_switch_request - TRUE for switch-originated routeing messages */
+gboolean csta_msg_is_switch_request(CstaMsgKind kind)
+{
+	return kind == CSTA_MSG_ROUTE_REQUEST || kind == CSTA_MSG_ROUTE_END ||
+	       kind == CSTA_MSG_ROUTE_USED;
 }

@@ -120,6 +120,35 @@ char *csta_build_monitor_stop(const char *ns, const char *xref);
 char *csta_build_make_call(const char *ns, const char *calling, const char *called);
 /* csta_build_clear_connection - ClearConnection of (CALL_ID, DEVICE_ID) */
 char *csta_build_clear_connection(const char *ns, const char *call_id, const char *device_id);
+/* csta_build_hold_call - HoldCall of connection (CALL_ID, DEVICE_ID) */
+char *csta_build_hold_call(const char *ns, const char *call_id, const char *device_id);
+/* csta_build_retrieve_call - RetrieveCall of held connection (CALL_ID, DEVICE_ID) */
+char *csta_build_retrieve_call(const char *ns, const char *call_id, const char *device_id);
+/* csta_build_consultation_call - ConsultationCall: hold (CALL_ID, DEVICE_ID), dial CONSULTED */
+char *csta_build_consultation_call(const char *ns, const char *call_id, const char *device_id,
+                                   const char *consulted);
+/* csta_build_conference_call - ConferenceCall of HELD_CALL and ACTIVE_CALL at DEVICE_ID */
+char *csta_build_conference_call(const char *ns, const char *held_call, const char *active_call,
+                                 const char *device_id);
+/* csta_build_single_step_conference - SingleStepConferenceCall: JOIN joins (CALL_ID,
+ * DEVICE_ID) as an active participant */
+char *csta_build_single_step_conference(const char *ns, const char *call_id, const char *device_id,
+                                        const char *join);
+/* csta_build_snapshot_device - SnapshotDevice of DEVICE */
+char *csta_build_snapshot_device(const char *ns, const char *device);
+/* csta_build_route_register - RouteRegister for routeing device DEVICE */
+char *csta_build_route_register(const char *ns, const char *device);
+/* csta_build_route_register_cancel - RouteRegisterCancel of REG_ID */
+char *csta_build_route_register_cancel(const char *ns, const char *reg_id);
+/* csta_build_route_select - RouteSelect SELECTED for route dialogue XREF (REG_ID may be NULL) */
+char *csta_build_route_select(const char *ns, const char *xref, const char *reg_id,
+                              const char *selected);
+/* csta_build_route_end - RouteEnd of route dialogue XREF (REG_ID may be NULL) */
+char *csta_build_route_end(const char *ns, const char *xref, const char *reg_id);
+/* csta_build_set_forwarding - SetForwarding forwardImmediate on DEVICE to DN (ACTIVATE FALSE:
+ * off, DN ignored) */
+char *csta_build_set_forwarding(const char *ns, const char *device, gboolean activate,
+                                const char *dn);
 
 /* ---- messages ctid reads ---- */
 
@@ -139,7 +168,19 @@ typedef enum {
 	CSTA_MSG_MONITOR_START_RESPONSE,
 	CSTA_MSG_MONITOR_STOP_RESPONSE,
 	CSTA_MSG_CLEAR_CONNECTION_RESPONSE,
-	CSTA_MSG_ERROR, /* CSTAErrorCode */
+	CSTA_MSG_HOLD_CALL_RESPONSE,
+	CSTA_MSG_RETRIEVE_CALL_RESPONSE,
+	CSTA_MSG_CONSULTATION_CALL_RESPONSE, /* call_id/device_id: initiatedCall */
+	CSTA_MSG_CONFERENCE_CALL_RESPONSE,   /* call_id/device_id: conferenceCall */
+	CSTA_MSG_SS_CONFERENCE_RESPONSE,     /* call_id/device_id: conferencedCall */
+	CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE,   /* snapshot_calls/snapshot_states */
+	CSTA_MSG_ROUTE_REGISTER_RESPONSE,    /* route_register_id */
+	CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE,
+	CSTA_MSG_SET_FORWARDING_RESPONSE,
+	CSTA_MSG_ROUTE_REQUEST, /* a request from the switch (its own invoke id), no response */
+	CSTA_MSG_ROUTE_END,     /* from the switch, no response */
+	CSTA_MSG_ROUTE_USED,    /* from the switch, no response */
+	CSTA_MSG_ERROR,         /* CSTAErrorCode */
 	CSTA_MSG_SERVICE_INITIATED,
 	CSTA_MSG_ORIGINATED,
 	CSTA_MSG_DELIVERED,
@@ -179,6 +220,11 @@ typedef struct {
 	char *local_state;     /* localConnectionInfo */
 	char *cause;
 	char *secondary_call_id; /* secondaryOldCall (Conferenced/Transfered) */
+	char *route_xref;        /* RouteRequest/RouteEnd/RouteUsed crossRefIdentifier */
+	char *route_register_id; /* routeRegisterReqID; RouteRequest's currentRoute is
+	                          * called_device, its routedCall call_id/device_id */
+	char **snapshot_calls; /* SnapshotDeviceResponse: callID per connection (NULL-terminated) */
+	char **snapshot_states; /* and its localConnectionState, same index ("" when absent) */
 } CstaMessage;
 
 /* csta_message_parse - decode an XML body; unknown roots give CSTA_MSG_UNKNOWN
@@ -192,6 +238,9 @@ CstaMessage *csta_message_copy(const CstaMessage *msg);
 void csta_message_free(CstaMessage *msg);
 /* csta_msg_kind_name - the root element name of KIND ("unknown" for CSTA_MSG_UNKNOWN) */
 const char *csta_msg_kind_name(CstaMsgKind kind);
+/* csta_msg_is_switch_request - TRUE for the requests and routeing messages the switch
+ * sends with its own invoke id that are no response to a request of ours */
+gboolean csta_msg_is_switch_request(CstaMsgKind kind);
 /* csta_msg_is_event - TRUE for the call-control events */
 gboolean csta_msg_is_event(CstaMsgKind kind);
 

@@ -50,6 +50,17 @@ static const CtiStoreMigration store_migrations[] = {
      "\tcall_id TEXT,\n"
      "\tPRIMARY KEY (job_id, number)\n"
      ");\n"},
+    {2, "jobs-002.sql",
+     "-- jobs-002: forwardings set by \"Action: forward-set\" (daemon/action-forward.c).\n"
+     "-- One row per diverted device: ctid registers that device as a route point on\n"
+     "-- every (re)connect and routes each offered call to forward_to, until a\n"
+     "-- forward-clear job removes the row.  Applied once; PRAGMA user_version = 2 after.\n"
+     "CREATE TABLE forwardings (\n"
+     "\tdevice     TEXT PRIMARY KEY NOT NULL,\n"
+     "\tforward_to TEXT NOT NULL,\n"
+     "\tjob_id     TEXT,\n"
+     "\tcreated    INTEGER NOT NULL\n"
+     ");\n"},
 };
 
 /* store_schema_migrations - the embedded migrations in version order; *N_OUT their count */

@@ -101,6 +101,23 @@ char *store_message_path(CtiStore *store, const char *job_id);
 /* store_remove_message - delete the spool file once the job is terminal and notified */
 gboolean store_remove_message(CtiStore *store, const char *job_id, GError **error);
 
+/* A forwarding set by a forward-set job (schema jobs-002). */
+typedef struct {
+	char *device;              /* the diverted number */
+	char *forward_to;          /* where its calls go */
+	char *job_id;              /* the job that set it, or NULL */
+	gint64 created;            /* unix seconds */
+} CtiForward;
+
+/* store_forward_set - record (or replace) the forwarding of DEVICE to FORWARD_TO */
+gboolean store_forward_set(CtiStore *store, const char *device, const char *forward_to, const char *job_id, GError **error);
+/* store_forward_clear - remove DEVICE's forwarding; FALSE + CTI_STORE_ERROR_NOT_FOUND when none */
+gboolean store_forward_clear(CtiStore *store, const char *device, GError **error);
+/* store_forwards - every forwarding, by device (transfer full: GPtrArray of CtiForward) */
+GPtrArray *store_forwards(CtiStore *store, GError **error);
+/* forward_free - free a forwarding; NULL is a no-op */
+void forward_free(CtiForward *fwd);
+
 /* job_state_name / job_state_from_name - "queued", "waiting-user", ..., "expired" */
 const char *job_state_name(CtiJobState state);
 int job_state_from_name(const char *name);
@@ -124,5 +141,6 @@ void job_free(CtiJob *job);
 void attempt_free(CtiAttempt *attempt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtiJob, job_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtiAttempt, attempt_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtiForward, forward_free)
 
 #endif

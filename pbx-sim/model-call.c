@@ -1,4 +1,5 @@
-/* model-call.c - call progress in the simulated switch: MakeCall, delivery of a
+/* model-call.c - call progress in the simulated switch: MakeCall (with the
+ * autoOriginate prompt answered by the calling device's behaviour), delivery of a
  * call to a number (forwarding, route points, the configured behaviour),
  * answer, failure, clearing, hold/retrieve, consultation, conference, transfer,
  * single-step variants and deflection, each with its CSTA events.
@@ -245,9 +246,50 @@ offer(ModelCall *call, const char *number, const Offer *o)
 	deliver(conn, o->cause);
 }
 
-/* model_make_call - CALL (new, empty) from FROM to TO: ServiceInitiated, Originated, then delivery */
+/* The calling device is off-hook: Originated, then the called number is offered the call. */
+static void
+originate(ModelConn *a, const char *cause)
+{
+	ModelCall *call = a->call;
+	conn_set(a, CONN_CONNECTED, cause);
+	EvInfo orig = { .kind = EV_ORIGINATED, .call = call->id, .device = a->device,
+			.calling = a->device, .called = call->called, .cause = cause };
+	emit(call, NULL, &orig);
+	Offer o = { .cause = "newCall" };
+	offer(call, call->called, &o);
+}
+
+static gboolean
+on_prompt_answered(gpointer data)
+{
+	ModelConn *a = data;
+	a->timer = 0;
+	originate(a, "newCall");
+	return G_SOURCE_REMOVE;
+}
+
+/* autoOriginate prompt: the calling device is asked to go off-hook first, and
+ * does so as its behaviour says (answer delay), or the call fails at it. */
+static void
+prompt(ModelConn *a)
+{
+	const char *why = refusal(a->dev, a);
+	if (why != NULL) {
+		fail(a, why);
+		return;
+	}
+	double delay = answer_delay(a->dev);
+	if (delay >= 0)
+		a->timer = simlog_timeout_add(delay, on_prompt_answered, a);
+	else if (a->dev->beh.kind == SIM_BEH_DECLINE)
+		a->timer = simlog_timeout_add(1, on_decline, a);
+}
+
+/* model_make_call - CALL (new, empty) from FROM to TO: ServiceInitiated, then (at once,
+ * or after FROM answers the prompt) Originated and delivery */
 void
-model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *cause)
+model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *cause,
+		gboolean prompted)
 {
 	call->calling = g_strdup(from->id);
 	call->called = g_strdup(to);
@@ -256,13 +298,10 @@ model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *
 	EvInfo si = { .kind = EV_SERVICE_INITIATED, .call = call->id, .device = from->id,
 		      .subject = from->id, .cause = cause };
 	emit(call, NULL, &si);
-	const char *orig_cause = strcmp(cause, "makeCall") == 0 ? "newCall" : cause;
-	conn_set(a, CONN_CONNECTED, orig_cause);
-	EvInfo orig = { .kind = EV_ORIGINATED, .call = call->id, .device = from->id,
-			.calling = from->id, .called = to, .cause = orig_cause };
-	emit(call, NULL, &orig);
-	Offer o = { .cause = "newCall" };
-	offer(call, to, &o);
+	if (prompted)
+		prompt(a);
+	else
+		originate(a, strcmp(cause, "makeCall") == 0 ? "newCall" : cause);
 }
 
 /* model_inbound_call - FROM dials TO by hand (control "call FROM TO"): an extension or
@@ -273,7 +312,7 @@ model_inbound_call(ModelCall *call, const char *from, const char *to)
 {
 	ModelDevice *dev = model_device(from);
 	if (dev != NULL && dev->kind != SIM_DEV_EXTERNAL) {
-		model_make_call(call, dev, to, "newCall");
+		model_make_call(call, dev, to, "newCall", FALSE);
 		return;
 	}
 	call->calling = g_strdup(from);
@@ -396,7 +435,7 @@ model_consult(ModelConn *held, ModelCall *call2, const char *to)
 {
 	if (held->state == CONN_CONNECTED)
 		model_hold(held, "consultation");
-	model_make_call(call2, held->dev, to, "consultation");
+	model_make_call(call2, held->dev, to, "consultation", FALSE);
 }
 
 static ModelConn *

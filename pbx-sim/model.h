@@ -97,7 +97,8 @@ void model_monitor_stop(ModelMonitor *m);
 void model_client_gone(SessClient *c);
 
 ModelCall *model_call_new(void);
-void model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *cause);
+void model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *cause,
+		     gboolean prompted);
 void model_inbound_call(ModelCall *call, const char *from, const char *to);
 void model_answer(ModelConn *conn);
 void model_clear_connection(ModelConn *conn, const char *cause);

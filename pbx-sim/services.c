@@ -111,9 +111,14 @@ svc_make_call(SessReq *r)
 		sess_error(r, OP, "privilegeViolationCallingDevice");
 		return;
 	}
+	const char *auto_orig = xml_child_text(r->req, "autoOriginate");
+	if (auto_orig != NULL && strcmp(auto_orig, "prompt") != 0 && strcmp(auto_orig, "doNotPrompt") != 0) {
+		sess_error(r, OP, "invalidParameterValue");
+		return;
+	}
 	ModelCall *call = model_call_new();
 	reply_conn(r, "MakeCallResponse", "callingDevice", call->id, from->id);
-	model_make_call(call, from, to, "makeCall");
+	model_make_call(call, from, to, "makeCall", g_strcmp0(auto_orig, "doNotPrompt") != 0);
 }
 
 static void

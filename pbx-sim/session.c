@@ -5,9 +5,11 @@
  * ECMA-354 application session and timer, and its SystemStatus heartbeat
  * state.  Frames are decoded here, logged, and handed to the session table
  * below or to services_dispatch().  A client that sends a bad frame, misses K
- * heartbeats, lets its session expire or hangs up is dropped; model_client_gone()
- * then releases its monitors and route registrations.  Clients are freed from an
- * idle callback so that no handler ever sees a freed client.
+ * heartbeats, lets its session expire, stops reading (16 MiB of unsent output)
+ * or hangs up is dropped; model_client_gone() then releases its monitors, lines
+ * and route registrations.  Drops that are noticed while the model is sending
+ * events are deferred to the main loop, and clients are freed from an idle
+ * callback, so that no handler ever sees a freed client or monitor.
  */
 #include "session.h"
 
@@ -25,16 +27,18 @@
 #include "simlog.h"
 #include "wire.h"
 
+/* A client that stops reading is dropped rather than buffered without bound. */
+#define SESS_MAX_BACKLOG (16u << 20)
+
 struct SessClient {
 	int fd;
 	char *peer;
-	guint in_src, out_src, hb_src, sess_src;
+	guint in_src, out_src, hb_src, sess_src, reap_src, drop_src;
 	GByteArray *in, *out;
 	char *ns;
 	char *session_id;       /* ECMA-354 session, NULL when none */
 	double session_duration;
-	gboolean registered;    /* SystemRegister done */
-	char *sys_reg_id;
+	char *sys_reg_id;       /* set by SystemRegister; sent in heartbeats */
 	int missed;             /* SystemStatus requests not yet answered */
 	guint next_invoke;
 	gboolean closing, dead;
@@ -44,6 +48,7 @@ static struct {
 	GSocket *listener;
 	guint listen_src;
 	GList *clients;
+	GList *dead; /* dropped clients waiting for reap() */
 	const SimConf *conf;
 	SessStyle style;
 	const char *default_ns;
@@ -104,18 +109,30 @@ flush(SessClient *c)
 		c->out_src = g_unix_fd_add(c->fd, G_IO_OUT, on_writable, c);
 }
 
+static gboolean
+drop_backlogged(gpointer data)
+{
+	SessClient *c = data;
+	c->drop_src = 0;
+	client_drop(c, "client does not read (output backlog)");
+	return G_SOURCE_REMOVE;
+}
+
 /* session_send - frame XML with INVOKE, queue it to C and log it as tx ROOT */
 void
 session_send(SessClient *c, const char *invoke, const char *root, const GString *xml)
 {
 	g_autoptr(GError) err = NULL;
-	if (c->dead)
+	if (c->dead || c->drop_src != 0)
 		return;
 	if (!wire_encode(c->out, invoke, xml->str, xml->len, &err)) {
 		g_printerr("pbx-sim: not sent to %s: %s\n", c->peer, err->message);
 		return;
 	}
 	simlog_tx(root, invoke, xml->str, xml->len);
+	/* Dropped from the loop, not here: callers may be walking the monitors. */
+	if (c->out->len > SESS_MAX_BACKLOG && c->drop_src == 0)
+		c->drop_src = g_idle_add_full(G_PRIORITY_HIGH, drop_backlogged, c, NULL);
 	flush(c);
 }
 
@@ -320,10 +337,31 @@ neg_response(SessReq *r, const char *root, const char *defined)
 	reply_354(r, root, body);
 }
 
+/* The login in applicationSpecificInfo: <user>/<password> (OpenScape style) or
+ * SessionLoginInfo/<userName>/<password> (Avaya style). */
+static gboolean
+login_ok(XmlNode *app_info)
+{
+	const SimConf *conf = srv.conf;
+	if (conf->user == NULL && conf->password == NULL)
+		return TRUE;
+	XmlNode *spec = xml_child(app_info, "applicationSpecificInfo");
+	XmlNode *avaya = xml_child(spec, "SessionLoginInfo");
+	const char *user = avaya ? xml_child_text(avaya, "userName") : xml_child_text(spec, "user");
+	const char *pass = xml_child_text(avaya ? avaya : spec, "password");
+	return g_strcmp0(user, conf->user ? conf->user : user) == 0 &&
+	       g_strcmp0(pass, conf->password ? conf->password : pass) == 0 && user != NULL;
+}
+
 static void
 sess_start(SessReq *r)
 {
 	SessClient *c = r->client;
+	XmlNode *app_info = xml_child(r->req, "applicationInfo");
+	if (app_info == NULL || !login_ok(app_info)) {
+		neg_response(r, "StartApplicationSessionNegResponse", "invalidApplicationInfo");
+		return;
+	}
 	XmlNode *versions = xml_child(r->req, "requestedProtocolVersions");
 	const char *version = versions ? first_supported(versions) : c->ns;
 	if (version == NULL) {
@@ -393,7 +431,6 @@ sess_system_register(SessReq *r)
 	SessClient *c = r->client;
 	if (c->sys_reg_id == NULL)
 		c->sys_reg_id = g_strdup_printf("%u", ++srv.next_session);
-	c->registered = TRUE;
 	g_autoptr(GString) xml = sess_begin(r, "SystemRegisterResponse");
 	xml_leaf(xml, "sysStatRegisterID", c->sys_reg_id);
 	sess_end(xml, "SystemRegisterResponse");
@@ -583,7 +620,10 @@ client_free(SessClient *c)
 static gboolean
 reap(gpointer data)
 {
-	client_free(data);
+	SessClient *c = data;
+	c->reap_src = 0;
+	srv.dead = g_list_remove(srv.dead, c);
+	client_free(c);
 	return G_SOURCE_REMOVE;
 }
 
@@ -599,9 +639,11 @@ client_drop(SessClient *c, const char *reason)
 	g_clear_handle_id(&c->hb_src, g_source_remove);
 	g_clear_handle_id(&c->sess_src, g_source_remove);
 	g_clear_handle_id(&c->out_src, g_source_remove);
+	g_clear_handle_id(&c->drop_src, g_source_remove);
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
-	g_idle_add(reap, c);
+	srv.dead = g_list_prepend(srv.dead, c);
+	c->reap_src = g_idle_add(reap, c);
 }
 
 static void
@@ -688,5 +730,11 @@ session_shutdown(void)
 	while (srv.clients != NULL) {
 		SessClient *c = srv.clients->data;
 		client_drop(c, "pbx-sim stopping");
+	}
+	/* The main loop has stopped: free the dropped clients now. */
+	while (srv.dead != NULL) {
+		SessClient *c = srv.dead->data;
+		g_clear_handle_id(&c->reap_src, g_source_remove);
+		reap(c);
 	}
 }

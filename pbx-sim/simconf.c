@@ -26,6 +26,8 @@ simconf_free(SimConf *conf)
 	if (conf == NULL)
 		return;
 	g_free(conf->media_dir);
+	g_free(conf->user);
+	g_free(conf->password);
 	g_ptr_array_unref(conf->specs);
 	g_free(conf);
 }
@@ -195,6 +197,8 @@ load_sim(GKeyFile *kf, const char *path, SimConf *conf)
 	conf->ring_time = get_double(kf, "ring_time", 5);
 	conf->route_timeout = get_double(kf, "route_timeout", 15);
 	conf->session_max = get_double(kf, "session_max", 3600);
+	conf->user = g_key_file_get_string(kf, "sim", "user", NULL);
+	conf->password = g_key_file_get_string(kf, "sim", "password", NULL);
 	g_autofree char *media = g_key_file_get_string(kf, "sim", "media_dir", NULL);
 	if (media == NULL)
 		return;

@@ -41,6 +41,7 @@ typedef struct {
 	double route_timeout;       /* simulated seconds a RouteRequest waits */
 	double session_max;         /* longest ECMA-354 session duration granted */
 	char *media_dir;            /* voice unit files; relative to the config file */
+	char *user, *password;      /* required ECMA-354 login when set */
 	GPtrArray *specs;           /* SimDeviceSpec* in file order */
 } SimConf;
 

@@ -64,8 +64,7 @@ guint
 simlog_timeout_add(double sim_seconds, GSourceFunc fn, gpointer data)
 {
 	double ms = sim_seconds * 1000.0 / scale;
-	if (ms < 0)
-		ms = 0;
+	ms = CLAMP(ms, 0, (double)(G_MAXINT / 2));
 	return g_timeout_add((guint)(ms + 0.5), fn, data);
 }
 

@@ -67,6 +67,28 @@ static char *build_tx(int which)
 		return csta_build_system_register(ED4);
 	case 9:
 		return csta_build_request_system_status(ED4);
+	case 10:
+		return csta_build_hold_call(ED3, "17", "2001");
+	case 11:
+		return csta_build_retrieve_call(ED3, "17", "2001");
+	case 12:
+		return csta_build_consultation_call(ED3, "17", "2001", "2002");
+	case 13:
+		return csta_build_conference_call(ED3, "17", "18", "2001");
+	case 14:
+		return csta_build_single_step_conference(ED3, "17", "2001", "7001");
+	case 15:
+		return csta_build_snapshot_device(ED4, "2001");
+	case 16:
+		return csta_build_route_register(ED3, "2006");
+	case 17:
+		return csta_build_route_register_cancel(ED3, "1");
+	case 18:
+		return csta_build_route_select(ED3, "77", "1", "2009");
+	case 19:
+		return csta_build_route_end(ED3, "77", "1");
+	case 20:
+		return csta_build_set_forwarding(ED3, "2006", TRUE, "2009");
 	default:
 		ck_abort_msg("no builder %d", which);
 		return NULL;
@@ -74,11 +96,17 @@ static char *build_tx(int which)
 }
 
 static const TxCase tx_cases[] = {
-    {"tx-make-call", 1, 0},       {"tx-monitor-start", 2, 1},
-    {"tx-monitor-stop", 3, 2},    {"tx-clear-connection", 4, 3},
-    {"tx-start-session", 5, 4},   {"tx-reset-timer", 6, 5},
-    {"tx-stop-session", 7, 6},    {"tx-system-status-response", 42, 7},
-    {"tx-system-register", 8, 8}, {"tx-request-system-status", 9, 9},
+    {"tx-make-call", 1, 0},           {"tx-monitor-start", 2, 1},
+    {"tx-monitor-stop", 3, 2},        {"tx-clear-connection", 4, 3},
+    {"tx-start-session", 5, 4},       {"tx-reset-timer", 6, 5},
+    {"tx-stop-session", 7, 6},        {"tx-system-status-response", 42, 7},
+    {"tx-system-register", 8, 8},     {"tx-request-system-status", 9, 9},
+    {"tx-hold-call", 20, 10},         {"tx-retrieve-call", 21, 11},
+    {"tx-consultation-call", 22, 12}, {"tx-conference-call", 23, 13},
+    {"tx-ss-conference", 24, 14},     {"tx-snapshot-device", 25, 15},
+    {"tx-route-register", 26, 16},    {"tx-route-register-cancel", 27, 17},
+    {"tx-route-select", 28, 18},      {"tx-route-end", 29, 19},
+    {"tx-set-forwarding", 30, 20},
 };
 
 START_TEST(test_encode_golden)
@@ -132,10 +160,50 @@ static const RxCase rx_cases[] = {
      "009968951"},
     {"rx-request-system-status-response", 9, CSTA_MSG_REQUEST_SYSTEM_STATUS_RESPONSE, NULL, NULL,
      NULL, NULL, NULL, "normal"},
+    {"rx-consultation-call-response", 22, CSTA_MSG_CONSULTATION_CALL_RESPONSE, "18", "2001", NULL,
+     NULL, NULL, NULL},
+    {"rx-conference-call-response", 23, CSTA_MSG_CONFERENCE_CALL_RESPONSE, "17", "2001", NULL, NULL,
+     NULL, NULL},
+    {"rx-ss-conference-response", 24, CSTA_MSG_SS_CONFERENCE_RESPONSE, "17", "7001", NULL, NULL,
+     NULL, NULL},
+    {"rx-hold-call-response", 20, CSTA_MSG_HOLD_CALL_RESPONSE, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"rx-snapshot-device-response", 25, CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE, NULL, NULL, NULL, NULL,
+     NULL, "17:hold,18:connected"},
+    {"rx-snapshot-device-idle", 26, CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE, NULL, NULL, NULL, NULL, NULL,
+     ""},
+    {"rx-route-register-response", 26, CSTA_MSG_ROUTE_REGISTER_RESPONSE, NULL, NULL, NULL, NULL,
+     NULL, "1"},
+    {"rx-route-request", 9001, CSTA_MSG_ROUTE_REQUEST, "21", "2006", NULL, NULL, NULL,
+     "77/1/2006/0312345678/-"},
+    {"rx-route-end", 9002, CSTA_MSG_ROUTE_END, NULL, NULL, NULL, NULL, NULL,
+     "77/1/-/-/routeingTimerExpired"},
 };
+
+/* "call:state,..." of a snapshot; "xref/regid/called/calling/error" of a route message */
+static char *route_or_snapshot(const CstaMessage *m)
+{
+	GString *s = g_string_new(NULL);
+
+	if (m->kind == CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE) {
+		for (guint i = 0; m->snapshot_calls[i] != NULL; i++)
+			g_string_append_printf(s, "%s%s:%s", i ? "," : "", m->snapshot_calls[i],
+			                       m->snapshot_states[i]);
+		return g_string_free(s, FALSE);
+	}
+	g_string_printf(s, "%s/%s/%s/%s/%s", m->route_xref, m->route_register_id,
+	                m->called_device ? m->called_device : "-",
+	                m->calling_device ? m->calling_device : "-",
+	                m->error_value ? m->error_value : "-");
+	return g_string_free(s, FALSE);
+}
 
 static char *extra_of(const CstaMessage *m)
 {
+	if (m->kind == CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE || m->kind == CSTA_MSG_ROUTE_REQUEST ||
+	    m->kind == CSTA_MSG_ROUTE_END)
+		return route_or_snapshot(m);
+	if (m->kind == CSTA_MSG_ROUTE_REGISTER_RESPONSE)
+		return g_strdup(m->route_register_id);
 	if (m->kind == CSTA_MSG_START_SESSION_POS || m->kind == CSTA_MSG_SESSION_TERMINATED)
 		return g_strdup(m->session_id);
 	if (m->kind == CSTA_MSG_START_SESSION_NEG || m->kind == CSTA_MSG_ERROR)

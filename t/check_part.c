@@ -40,6 +40,12 @@ static const PartCase part_cases[] = {
                     "Content-Transfer-Encoding: base64\r\n\r\n"
                     "U291cmNlOiAyMDAxDQpEZXN0aW5hdGlvbjogMDMx\r\nMjM0NTY3OA0K\r\n--b1--\r\n",
      TRUE, REQ},
+    {"RFC 2231 named base64 attachment",
+     HEAD TEXT_PART "--b1\r\nContent-Type: application/octet-stream\r\n"
+                    "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment;\r\n"
+                    " filename*0*=utf-8''r%C3%BCck; filename*1*=ruf%2Ecti\r\n\r\n"
+                    "U291cmNlOiAyMDAxDQpEZXN0aW5hdGlvbjogMDMx\r\nMjM0NTY3OA0K\r\n--b1--\r\n",
+     TRUE, REQ},
     {"quoted-printable part",
      HEAD "--b1\r\nContent-Type: application/x-cti\r\n"
           "Content-Transfer-Encoding: quoted-printable\r\n\r\n"

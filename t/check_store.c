@@ -264,7 +264,12 @@ START_TEST(test_reopen)
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	{
+		gsize n_migrations = 0;
+
+		store_schema_migrations(&n_migrations);
+		ck_assert_int_eq(sqlite3_column_int(st, 0), (int)n_migrations);
+	}
 	sqlite3_finalize(st);
 	/* a newer schema than this program knows is refused */
 	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL),
@@ -434,6 +439,36 @@ START_TEST(test_schema_files)
 }
 END_TEST
 
+/* store_forward_set / _clear / store_forwards: replace, durable across reopen, clear once */
+START_TEST(test_forwardings)
+{
+	CtiStore *s = open_store();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	CtiForward *f;
+
+	ck_assert(store_forward_set(s, "2006", "2009", NULL, &error));
+	ck_assert(store_forward_set(s, "2005", "2008", NULL, &error));
+	ck_assert(store_forward_set(s, "2006", "2007", NULL, &error)); /* replaces */
+	store_close(s);
+	s = open_store();
+	list = store_forwards(s, &error);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_uint_eq(list->len, 2);
+	f = g_ptr_array_index(list, 1);
+	ck_assert_str_eq(f->device, "2006");
+	ck_assert_str_eq(f->forward_to, "2007");
+	ck_assert(f->created > 0);
+	ck_assert(store_forward_clear(s, "2006", &error));
+	ck_assert(!store_forward_clear(s, "2006", &error));
+	ck_assert(g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+	g_clear_pointer(&list, g_ptr_array_unref);
+	list = store_forwards(s, NULL);
+	ck_assert_uint_eq(list->len, 1);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_state_names)
 {
 	for (int st = CTI_JOB_QUEUED; st <= CTI_JOB_EXPIRED; st++)
@@ -464,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, test_locked_db);
 	tcase_add_test(tc, test_schema_files);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_forwardings);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

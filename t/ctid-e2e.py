@@ -39,7 +39,31 @@ behaviour=busy
 [0388888888]
 kind=external
 behaviour=never-answer
+[3001-3010]
+kind=extension
+behaviour=answer-after 1
+[0366666661]
+kind=external
+behaviour=dnd
+[0366666662]
+kind=external
+behaviour=decline
+[0366666663]
+kind=external
+behaviour=invalid
+[0366666664]
+kind=external
+behaviour=unreachable
 """
+
+# destination behaviour -> the Reason a requester reads
+FAILURE_CASES = [
+    ("3001", "0366666661", "do not disturb"),
+    ("3002", "0366666662", "call declined"),
+    ("3003", "0366666663", "invalid number format"),
+    ("3004", "0366666664", "destination unreachable"),
+    ("4999", "0312345678", "source 4999 cannot be monitored"),
+]
 
 FAILURES = []
 
@@ -125,6 +149,10 @@ class Stack:
                     "default_monitor_time=8\n"
                     "[pbx]\nhost=127.0.0.1\nport=%d\nsession=%s\nuser=cti\npassword=secret\n"
                     "session_duration=10\nreconnect_min_ms=100\nreconnect_max_ms=500\n"
+                    # no rate limits here: t/ctid-limits.py tests them
+                    "[limits]\nper_sender_per_minute=0\nper_sender_per_hour=0\nglobal_per_minute=0\n"
+                    "global_per_hour=0\nper_sender_concurrent=0\nglobal_concurrent=0\n"
+                    "per_sender_notifications_per_hour=0\n"
                     % (self.sock, tmp, tmp, tmp, sendmail, self.port, style))
         self.procs = []
 
@@ -280,6 +308,14 @@ def run_scenario(st, style):
     check(any(e["args"].get("connectionToBeCleared.deviceID") == "2002" for e in st.rx("ClearConnection")),
           "busy destination: the source's connection is cleared")
 
+    # 2a. other failures of the destination, and an unknown source
+    jobs = [(st.submit([("Source", src), ("Destination", dst)]).get("Job-Id", "-"), src, dst, want)
+            for src, dst, want in FAILURE_CASES]
+    for job, src, dst, want in jobs:
+        mail = st.wait_mail(job)
+        check(result_field(mail, "Status") == "failed" and want in (result_field(mail, "Reason") or ""),
+              "%s -> %s: failed, %r (got %r)" % (src, dst, want, result_field(mail, "Reason")))
+
     # 2b. Retry: a busy destination is dialled again, then fails with both attempts reported
     r = st.submit([("Source", "2005"), ("Destination", "0399999999"), ("Retry", "2; interval=1")])
     mail = st.wait_mail(r.get("Job-Id", "-"))
@@ -299,11 +335,11 @@ def run_scenario(st, style):
     check(time.time() - t0 >= 2.5, "timeout not before Monitor-Time")
     check(len(st.rx("ClearConnection")) >= 1, "ClearConnection sent at Monitor-Time")
 
-    # 4. an action that is not supported yet
+    # 4. forward-clear of a number that has no forwarding
     r = st.submit([("Action", "forward-clear"), ("Source", "2004"), ("Destination", "2005")])
     mail = st.wait_mail(r.get("Job-Id", "-"))
-    check(result_field(mail, "Status") == "failed" and "not supported yet" in (result_field(mail, "Reason") or ""),
-          "forward-clear: failed, not supported yet")
+    check(result_field(mail, "Status") == "failed" and "no forwarding" in (result_field(mail, "Reason") or ""),
+          "forward-clear without a forwarding: failed, says so")
 
     # 5. bad request and repeated Job-Id
     r = st.submit([("Source", "2001"), ("Destinaton", "1")])
@@ -331,16 +367,18 @@ def run_scenario(st, style):
     check(sum(1 for e in st.rx("MakeCall") if e["args"].get("calledDirectoryNumber") == "2005") == 1,
           "user-triggered job dialled exactly once")
 
-    # 6b. the PBX goes away while a call rings: the attempt fails, the job is notified once
+    # 6b. the PBX goes away while a call rings: after the reconnect ctid looks for the call
+    # (SnapshotDevice); the restarted PBX no longer has it, so the attempt fails
     r = st.submit([("Source", "2010"), ("Destination", "0388888888"), ("Monitor-Time", "30")])
     deadline = time.time() + 10
     while time.time() < deadline and not any(e["args"].get("callingDevice") == "2010" for e in st.rx("MakeCall")):
         time.sleep(0.1)
     st.stop(st.pbx)
+    st.start_pbx()
     mail = st.wait_mail(r.get("Job-Id", "-"))
     check(result_field(mail, "Status") == "failed" and "link" in (result_field(mail, "Reason") or ""),
           "PBX lost while ringing: failed, reason names the link")
-    st.start_pbx()
+    check(len(st.rx("SnapshotDevice")) >= 1, "PBX lost while ringing: SnapshotDevice after the reconnect")
     check(st.wait_link(), "link back after pbx-sim restarts")
 
     # 7. link loss and restart: a job queued while the PBX is away runs when it is back
@@ -364,8 +402,9 @@ def run_scenario(st, style):
     mail = st.wait_mail(job)
     check(result_field(mail, "Status") == "success", "job survives a ctid restart")
 
-    # 9. restart while an attempt rings: that attempt ends "interrupted", one terminal state, one notification
-    r = st.submit([("Source", "2008"), ("Destination", "0388888888"), ("Monitor-Time", "30")])
+    # 9. restart while an attempt rings: the restarted ctid finds the call again (SnapshotDevice),
+    # does not dial twice, and the attempt ends by its Monitor-Time; one notification
+    r = st.submit([("Source", "2008"), ("Destination", "0388888888"), ("Monitor-Time", "6")])
     job = r.get("Job-Id", "-")
     deadline = time.time() + 10
     while time.time() < deadline and not any(e["args"].get("callingDevice") == "2008" for e in st.rx("MakeCall")):
@@ -375,8 +414,9 @@ def run_scenario(st, style):
     st.stop(st.ctid)
     st.start_ctid()
     mail = st.wait_mail(job)
-    check(result_field(mail, "Status") == "failed" and "restarted" in (result_field(mail, "Reason") or ""),
-          "attempt interrupted by a restart: failed, reason says so")
+    check(result_field(mail, "Status") == "timeout", "call followed across a restart: timeout at Monitor-Time")
+    check(sum(1 for e in st.rx("MakeCall") if e["args"].get("callingDevice") == "2008") == 1,
+          "call followed across a restart: dialled once")
     time.sleep(1)
     n = sum(1 for name in os.listdir(st.outbox)
             if name.endswith(".eml") and "Job-Id: %s" % job in open(os.path.join(st.outbox, name)).read())

@@ -29,16 +29,31 @@ heartbeat_interval=0
 [2001-2999]
 kind=extension
 behaviour=answer-after 1
+[3000-7999]
+kind=extension
+behaviour=answer-after 1
 [0312345678]
 kind=external
 behaviour=answer-after 2
 [0388888888]
 kind=external
 behaviour=never-answer
+[0388800000-0388800999]
+kind=external
+behaviour=never-answer
+[0312300000-0312304999]
+kind=external
+behaviour=answer-after 2
 [0399999999]
 kind=external
 behaviour=busy
 """
+
+
+NO_LIMITS = ("per_sender_per_minute", "per_sender_per_hour", "global_per_minute", "global_per_hour",
+             "per_sender_concurrent", "global_concurrent")
+SENDER = "alice@bench.example"
+SOURCES = ["%d" % x for x in range(2001, 2011)]
 
 
 def find_program(build_dir, src_dir, name):
@@ -80,7 +95,7 @@ class Instance:
         # SQLite WAL readers (the milter runs as postfix) create -shm/-wal beside the routes DB
         os.chown(os.path.join(base, "db"), 0, pw.pw_gid)
         os.chmod(os.path.join(base, "db"), 0o775)
-        self.routes_note = None
+        self.routes_note = None  # set by init_routes(): "" when all went well
         self.sendmail = os.path.join(base, "sendmail-discard")
         with open(self.sendmail, "w") as f:
             f.write("#!/bin/sh\n# benchmarks send no notifications anywhere\ncat >/dev/null\n")
@@ -98,7 +113,12 @@ class Instance:
                     % (self.ctid_socket, self.retrieval_socket, self.spool, os.path.join(b, "db", "jobs.db"),
                        os.path.join(b, "media"), self.sendmail))
             f.write("[pbx]\nhost=127.0.0.1\nport=%d\n\n" % self.csta_port)
-            f.write("[routing]\ndb=%s\n" % os.path.join(b, "db", "routes.db"))
+            f.write("[routing]\ndb=%s\n\n" % os.path.join(b, "db", "routes.db"))
+            # senders from loopback are identified by their envelope sender
+            f.write("[identity]\nmethods=network\ntrusted_networks=127.0.0.0/8\n\n")
+            f.write("[policy]\ndb=%s\n\n" % os.path.join(b, "db", "policy.db"))
+            # no rate limits: the benchmarks send thousands of requests as one sender
+            f.write("[limits]\n" + "".join("%s=0\n" % k for k in NO_LIMITS))
         with open(self.pbx_config, "w") as f:
             f.write(PBX_SIM_CONFIG)
 
@@ -106,18 +126,24 @@ class Instance:
         return find_program(self.build_dir, self.src_dir, name)
 
     def init_routes(self):
-        """init_routes - create the routes DB with a default route "local" (ctictl), once."""
-        if os.path.exists(os.path.join(self.base, "db", "routes.db")) or self.routes_note:
+        """init_routes - once: the routes DB with a default route "local", and the policy DB granting
+        SENDER the extensions SOURCES and every mailbox of bench.example (ctictl)."""
+        if self.routes_note is not None:
             return
+        self.routes_note = ""
         try:
             ctl = self.prog("ctictl")
         except util.NotMeasurable as e:
-            self.routes_note = "no routes DB: %s" % e
+            self.routes_note = "no routes/policy DB: %s" % e
             return
-        r = subprocess.run([ctl, "-c", self.conf, "route", "add", "default", "local"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=30)
-        if r.returncode != 0:
-            self.routes_note = "ctictl route add default local: %s" % r.stdout.strip()[-200:]
+        cmds = [["route", "add", "default", "local"], ["sender", "add", SENDER]]
+        cmds += [["sender", "grant", SENDER, x] for x in SOURCES]
+        cmds.append(["sender", "grant", SENDER, "--mailbox", "*@bench.example"])
+        for c in cmds:
+            r = subprocess.run([ctl, "-c", self.conf] + c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=30)
+            if r.returncode != 0:
+                self.routes_note += "ctictl %s: %s; " % (" ".join(c), r.stdout.strip()[-200:])
 
     def start_pbx(self):
         argv = [self.prog("pbx-sim"), "--config", self.pbx_config, "--listen", "127.0.0.1:%d" % self.csta_port,
@@ -276,6 +302,8 @@ class Stack:
         env = dict(os.environ, BUILD_DIR=self.build_dir)
         self.started = True
         argv = [self.script, "start", self.dir, "--build", self.build_dir, "--time-scale", str(time_scale)]
+        for k in NO_LIMITS:
+            argv += ["--set", "limits.%s=0" % k]
         # Output to a file, not a pipe: daemons the script leaves running would hold a pipe open.
         out_path = os.path.join(os.path.dirname(self.dir), "stack-start.log")
         with open(out_path, "w") as out:

@@ -12,7 +12,8 @@ import subprocess
 
 from . import util
 
-CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-Wformat=2", "-Wno-unused-parameter", "-Werror"]
+CFLAGS = ["-O2", "-g", "-std=gnu11", "-Wall", "-Wextra", "-Wformat=2", "-Wno-unused-parameter",
+          "-Wno-missing-field-initializers", "-Wswitch-enum", "-Wshadow=local", "-Werror"]
 
 
 def _pkg(*mods):

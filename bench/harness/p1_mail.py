@@ -150,7 +150,7 @@ def run(ctx):
     warmup = ctx.scale(100, 10)
     results = {}
     try:
-        for name, spec in configs[1:]:
+        for name, spec in (configs[1:] if not ctx.smoke else []):
             needle = "DKIM-Signature:" if name.startswith("opendkim") else "From: <%s>" % SENDER
             try:
                 if not check_dump(pf, procs, base, spec, needle):

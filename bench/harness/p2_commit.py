@@ -56,33 +56,24 @@ def cell(pf, milters, n, msgfile, warmup, pids):
     return n / (t1 - t0), n / (t2 - t0), pf.maillog_count("status=sent") - sent0, cpu
 
 
-def latency(pf, milters, req, m):
-    """latency - end-of-DATA->250 seconds of M sequential messages (and the replies that were not 250)."""
-    pf.stop()
-    pf.configure(milters)
-    pf.start()
-    s = Session(pf.port)
-    out, bad = [], []
-    try:
-        for i in range(m):
-            msg = request_mail(SENDER, RCPT, req, "p2-lat-%d-%d@bench.example" % (i, time.time_ns()))
-            _w, dt, code, text = s.send(SENDER, [RCPT], msg)
-            (out if code == 250 else bad).append(dt if code == 250 else text)
-    finally:
-        s.close()
-    pf.drain()
-    return out, bad
+def smtp_latency(session, req, m, out, bad):
+    """smtp_latency - append end-of-DATA->250 seconds of M sequential messages to OUT (other replies to BAD)."""
+    for i in range(m):
+        msg = request_mail(SENDER, RCPT, req, "p2-lat-%d-%d@bench.example" % (i, time.time_ns()))
+        _w, dt, code, text = session.send(SENDER, [RCPT], msg)
+        if code == 250:
+            out.append(dt)
+        else:
+            bad.append(text)
 
 
-def ipc_latency(inst, req, m):
-    out = []
+def ipc_latency(inst, req, m, out):
     for _ in range(m):
         t0 = time.perf_counter()
         verb, fields = submit_job(inst.ctid_socket, req)
         if verb != "OK":
             raise util.NotMeasurable("ctid answered %s to SUBMIT: %s" % (verb, fields.get("reason", "")))
         out.append(time.perf_counter() - t0)
-    return out
 
 
 def run(ctx):
@@ -159,33 +150,73 @@ def run(ctx):
 
 
 def breakdown(ctx, where, pf, inst, req, reason):
-    m = ctx.scale(200, 10)
-    bare, _ = latency(pf, "", req, m)
-    where.add("Postfix alone: end of DATA -> 250", str(len(bare)), util.median(bare) * 1e6,
-              util.percentile(bare, 99) * 1e6, "baseline")
-    if reason is None:
-        with_m, bad = latency(pf, inst.milter_spec(), req, m)
-        if with_m:
-            extra = (util.median(with_m) - util.median(bare)) * 1e6
-            where.add("Postfix + cti-milter + ctid: end of DATA -> 250", str(len(with_m)),
-                      util.median(with_m) * 1e6, util.percentile(with_m, 99) * 1e6, "+%.0f us over Postfix" % extra)
-        if bad:
-            where.note("%d of %d requests were not accepted: %s" % (len(bad), m, bad[0]))
-        ipc = ipc_latency(inst, req, m)
-        where.add("ctid SUBMIT over ipc (incl. commit)", str(len(ipc)), util.median(ipc) * 1e6,
-                  util.percentile(ipc, 99) * 1e6, "python client, 1 connection per job")
-    else:
-        where.add_nm(("Postfix + cti-milter + ctid",), reason)
+    """breakdown - the where-the-time-goes rows, every step measured in turn in ROUNDS interleaved rounds
+    (bare Postfix and Postfix + milter run side by side as two instances)."""
+    rounds, m = ctx.scale(5, 1), ctx.scale(40, 10)
     size = len(request_mail(SENDER, RCPT, req, "x"))
+    procs = pf.procs
+    pf.stop()
+    pf.configure("")
+    pf.start()
+    pfm = None
+    if reason is None:
+        pfm = Postfix(os.path.join(ctx.workdir, "p2", "pf-milter"), util.free_port(), util.free_port(),
+                      ["bench.example"], procs)
+        pfm.configure(inst.milter_spec())
+        pfm.start()
+    bare, with_m, ipc, bad = [], [], [], []
+    c_rows = {}
+    c_errors = {}
+    sessions = [Session(pf.port)] + ([Session(pfm.port)] if pfm else [])
     try:
-        sb = microbench.store_bench(ctx, os.path.join(ctx.workdir, "p2", "store"), ctx.scale(500, 20), size)
-        s = sb["store_submit"]
-        where.add("store_submit() alone (lib)", "%d" % s["n"], s["p50_us"], s["p99_us"],
-                  "%.0f commits/s" % s["per_s"])
-    except util.NotMeasurable as e:
-        where.add_nm(("store_submit() alone (lib)",), str(e))
-    fb = microbench.fsync_bench(ctx, os.path.join(ctx.workdir), ctx.scale(500, 20), size)
-    for phase, label in (("fsync-file", "fsync of a %d-byte file" % size), ("fsync-dir", "fsync of its directory"),
-                         ("total", "create+write+fsync+dir fsync")):
-        r = fb[phase]
-        where.add(label, "%d" % r["n"], r["p50_us"], r["p99_us"], "disk, no mailcti")
+        for _ in range(rounds):
+            smtp_latency(sessions[0], req, m, bare, bad)
+            if pfm:
+                smtp_latency(sessions[1], req, m, with_m, bad)
+                ipc_latency(inst, req, m, ipc)
+            for name, fn, args in (("store", microbench.store_bench, (os.path.join(ctx.workdir, "p2", "store"),)),
+                                   ("fsync", microbench.fsync_bench, (ctx.workdir,))):
+                if name in c_errors:
+                    continue
+                try:
+                    for k, v in fn(ctx, *args, m, size).items():
+                        c_rows.setdefault(k, []).append(v)
+                except util.NotMeasurable as e:
+                    c_errors[name] = str(e)
+    finally:
+        for sess in sessions:
+            sess.close()
+        pf.drain()
+        if pfm:
+            pfm.drain()
+            pfm.cleanup()
+    where.note("%d rounds of %d per step, steps interleaved; C steps: median over rounds of each round's "
+               "p50 / p99" % (rounds, m))
+    us = lambda v: v * 1e6  # noqa: E731
+    where.add("Postfix alone: end of DATA -> 250", str(len(bare)), us(util.median(bare)),
+              us(util.percentile(bare, 99)), "baseline")
+    if pfm is None:
+        where.add_nm(("Postfix + cti-milter + ctid",), reason)
+    else:
+        if with_m:
+            extra = us(util.median(with_m) - util.median(bare))
+            where.add("Postfix + cti-milter + ctid: end of DATA -> 250", str(len(with_m)), us(util.median(with_m)),
+                      us(util.percentile(with_m, 99)), "+%.0f us over Postfix" % extra)
+        where.add("ctid SUBMIT over ipc (incl. commit)", str(len(ipc)), us(util.median(ipc)),
+                  us(util.percentile(ipc, 99)), "python client, 1 connection per job")
+        if bad:
+            where.note("%d requests were not accepted: %s" % (len(bad), bad[0]))
+    c_row(where, c_rows, "store_submit", "store_submit() alone (lib)", c_errors.get("store"),
+          lambda rs: "%.0f commits/s" % util.median([r["per_s"] for r in rs]))
+    for key, label in (("fsync-file", "fsync of a %d-byte file" % size), ("fsync-dir", "fsync of its directory"),
+                       ("total", "create+write+fsync+dir fsync")):
+        c_row(where, c_rows, key, label, c_errors.get("fsync"), lambda rs: "disk, no mailcti")
+
+
+def c_row(where, c_rows, key, label, error, note):
+    rs = c_rows.get(key)
+    if not rs:
+        where.add_nm((label,), error or "no result")
+        return
+    where.add(label, "%d" % sum(r["n"] for r in rs), util.median([r["p50_us"] for r in rs]),
+              util.median([r["p99_us"] for r in rs]), note(rs))

@@ -3,11 +3,12 @@
 ctid's spool and DB are on tmpfs (/dev/shm) here: P4 is about memory and
 dispatch at scale, P2 measures the fsync'd commit.
 (a) Live jobs: a private ctid (with a private pbx-sim) gets 10,000 jobs
-SUBMITted straight over its ipc socket (4 parallel clients), half of them
-waiting on a timer (Not-Before a day ahead) and half waiting for the mailbox
-owner (Trigger: user).  Reported: submit rate, ctid's RSS and peak RSS once
+SUBMITted straight over its ipc socket (4 parallel clients): 500 calls to a
+never-answering number with Monitor-Time 1 h (a live call and monitors
+each), the rest half waiting on a timer (Not-Before a day ahead) and half
+waiting for the mailbox owner (Trigger: user).  Reported: submit rate, ctid's RSS and peak RSS once
 all are live (STATUS counts checked).  Target: RSS <= 40 MiB.
-(b) CSTA rate: jobs due at one common second (Not-Before a few seconds
+(b) CSTA rate: 4,000 jobs, each from its own extension to its own number, due at one common second (Not-Before a few seconds
 ahead) fire together; the rate of requests pbx-sim logs ("rx" lines) during
 that burst is what ctid drove.  Target >= 2,000 requests/s.  pbx-sim's own
 ceiling comes from pbxsim's bench/pbx-sim-bench.py when present.
@@ -25,6 +26,7 @@ import time
 
 from . import util
 from .mailcti import Instance, find_program, request_text, submit_job, ipc_status
+from .pbxlog import PbxLog
 
 RSS_MIB = 40.0
 RATE = 2000.0
@@ -56,60 +58,87 @@ def submit_many(inst, reqs, workers=4):
 
 def live_jobs(ctx, table, inst):
     n = ctx.scale(10000, 200)
+    calls = ctx.scale(500, 20)
     nb = iso(time.time() + 86400)
     reqs = []
-    for i in range(n):
+    # ringing calls that never answer, watched for an hour: a live call and monitors each
+    for i in range(calls):
+        reqs.append((request_text("03888%05d" % i, source=str(2001 + i), monitor="3600"), None))
+    for i in range(n - calls):
         src = str(2001 + i % 999)
         if i % 2:
             reqs.append((request_text("0312345678", source=src, trigger="user"), "alice@bench.example"))
         else:
             reqs.append((request_text("0312345678", source=src, extra=["Not-Before: " + nb]), None))
-    rss0 = util.proc_status(inst.ctid.pid, "VmRSS")
-    secs, ok, err = submit_many(inst, reqs)
-    time.sleep(0.5)
+    rss0 = ctx.ctid_idle_rss
+    # in five chunks: the submit rate as the number of live jobs grows
+    secs, ok, err, rates = 0.0, 0, [], []
+    step = (len(reqs) + 4) // 5
+    for c in range(0, len(reqs), step):
+        s_, ok_, err_ = submit_many(inst, reqs[c:c + step])
+        secs, ok, err = secs + s_, ok + ok_, err or err_
+        rates.append("%d-%d: %.0f/s" % (c, c + len(reqs[c:c + step]), ok_ / s_))
+    # let the ringing calls get placed
+    end = time.monotonic() + ctx.scale(20, 5)
+    st = {}
+    while time.monotonic() < end:
+        st = ipc_status(inst.ctid_socket)
+        if int(st.get("jobs-running", "0") or 0) >= calls:
+            break
+        time.sleep(0.2)
     rss = util.proc_status(inst.ctid.pid, "VmRSS")
     hwm = util.proc_status(inst.ctid.pid, "VmHWM")
-    st = ipc_status(inst.ctid_socket)
-    live = sum(int(v) for k, v in st.items() if k in ("jobs-queued", "jobs-waiting-user", "jobs-retry-wait",
-                                                       "jobs-running") and v.isdigit())
+    counts = {k[5:]: v for k, v in st.items() if k.startswith("jobs-") and v not in ("0", "")}
+    live = sum(int(v) for k, v in counts.items() if k in ("queued", "waiting-user", "retry-wait", "running"))
     if err:
         table.note("%d of %d submits failed, first: %s" % (n - ok, n, err[0]))
     if ok == 0:
         table.add_nm(("live jobs: ctid RSS",), "no job accepted: %s" % (err[0] if err else "?"))
         return
     table.add("submit %d jobs over ipc (4 clients)" % n, "%.0f jobs/s" % (ok / secs), "", "")
-    ctx.submit_rate = ok / secs
-    table.add("ctid RSS with %d live jobs (STATUS: %s live)" % (ok, live if st else "?"),
-              "%.1f MiB (idle %.1f)" % (rss / 1024.0, (rss0 or 0) / 1024.0),
+    table.note("submit rate by jobs already submitted: " + ", ".join(rates))
+    table.add("ctid RSS with %d live jobs" % live, "%.1f MiB (idle %.1f)" % (rss / 1024.0, (rss0 or 0) / 1024.0),
               "peak %.1f MiB" % (hwm / 1024.0),
-              util.verdict(rss / 1024.0 <= RSS_MIB and ok >= n, "<= %g MiB at %d jobs" % (RSS_MIB, n)))
+              util.verdict(rss / 1024.0 <= RSS_MIB and live >= n, "<= %g MiB at %d jobs" % (RSS_MIB, n)))
+    table.note("live jobs by state (STATUS): " + ", ".join("%s=%s" % kv for kv in sorted(counts.items())) +
+               "; %d are never-answer calls ringing with Monitor-Time 1 h" % calls)
+
+
+def collect_burst(ctx, log, due, jobs):
+    """collect_burst - wall times and per-service counts of the rx lines from DUE on, read until every job's
+    MakeCall is in, or nothing new came for 3 s, or the time limit."""
+    walls, services = [], {}
+    end = due + ctx.scale(90, 10)
+    last_new = time.time()
+    while time.time() < end:
+        recs = log.poll()
+        for rec in recs:
+            if rec.get("type") == "rx" and float(rec.get("wall", 0)) >= due - 1:
+                walls.append(float(rec["wall"]))
+                services[rec.get("service")] = services.get(rec.get("service"), 0) + 1
+        if recs:
+            last_new = time.time()
+        if services.get("MakeCall", 0) >= jobs or (time.time() > due + 1 and time.time() - last_new > 3):
+            break
+        time.sleep(0.2)
+    return walls, services
 
 
 def csta_rate(ctx, table, inst):
     n = ctx.scale(4000, 100)
-    # due once every job is surely in: the submit rate seen in the live-jobs phase, with a margin
-    rate = getattr(ctx, "submit_rate", 0) or 200.0
+    # due once every job is surely in: the rate of a small probe, with a margin
+    probe = [(request_text("0312345678", source="2001", extra=["Not-Before: " + iso(time.time() + 86400)]), None)]
+    psecs, pok, _ = submit_many(inst, probe * 100)
+    rate = pok / psecs if pok else 200.0
     due = int(time.time() + 2 * n / rate) + 2
-    reqs = [(request_text("0312345678", source=str(2001 + i % 999), monitor="30",
+    reqs = [(request_text("03123%05d" % (i % 5000), source=str(3000 + i % 5000), monitor="30",
                           extra=["Not-Before: " + iso(due)]), None) for i in range(n)]
     secs, ok, err = submit_many(inst, reqs)
     if time.time() >= due:
         table.note("CSTA burst: submitting took %.1f s, past the common due time" % secs)
-    log_path = inst.pbx_log
-    start = os.path.getsize(log_path) if os.path.exists(log_path) else 0
-    time.sleep(max(0.0, due - time.time()) + ctx.scale(12, 4))
-    walls = []
-    services = {}
-    with open(log_path, "rb") as f:
-        f.seek(start)
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if rec.get("type") == "rx" and float(rec.get("wall", 0)) >= due - 1:
-                walls.append(float(rec["wall"]))
-                services[rec.get("service")] = services.get(rec.get("service"), 0) + 1
+    log = PbxLog(inst.pbx_log, from_end=False)
+    walls, services = collect_burst(ctx, log, due, ok)
+    log.close()
     if len(walls) < 2:
         table.add_nm(("CSTA requests/s ctid drove",), "pbx-sim logged %d requests after the due time (%d jobs "
                      "accepted%s)" % (len(walls), ok, ", " + err[0] if err else ""))
@@ -125,7 +154,8 @@ def csta_rate(ctx, table, inst):
     rate = len(walls) / span if span > 0 else float(len(walls))
     table.add("CSTA requests/s ctid drove (%d jobs due at once)" % ok, "%.0f req/s over %.2f s" % (rate, span),
               "busiest 1 s: %d" % best, util.verdict(best >= RATE, ">= %g req/s" % RATE))
-    table.note("requests in the burst: " + ", ".join("%s=%d" % kv for kv in sorted(services.items())))
+    table.note("requests in the burst: " + ", ".join("%s=%d" % kv for kv in sorted(services.items())) +
+               " (for %d jobs)" % ok)
 
 
 CEILING_LINE = re.compile(r"^(\S+)\s+(\d+) requests\s+([0-9.]+) req/s wall\s+([0-9.]+|inf) req/CPU-s(.*)$")
@@ -181,10 +211,12 @@ def run(ctx):
         except util.NotMeasurable as e:
             table.add_nm(("live jobs / CSTA rate",), str(e))
         else:
-            live_jobs(ctx, table, inst)
-            ctx.progress("P4 live jobs done")
+            # the burst first, on an almost empty ctid; then the live jobs
+            ctx.ctid_idle_rss = util.proc_status(inst.ctid.pid, "VmRSS")
             csta_rate(ctx, table, inst)
             ctx.progress("P4 CSTA burst done")
+            live_jobs(ctx, table, inst)
+            ctx.progress("P4 live jobs done")
     finally:
         inst.stop()
         procs.stop_all()

@@ -8,10 +8,12 @@ Owns whatever it started; stop() ends it.  What can fail: a missing or
 non-starting component, reported as NotMeasurable.
 """
 
+import json
 import os
+import subprocess
 
 from . import util
-from .mailcti import Instance, Stack
+from .mailcti import SOURCES, Instance, Stack, find_program
 from .postfix import Postfix
 
 
@@ -30,12 +32,20 @@ class Pipeline:
         self.kind = None
         self.time_scale = time_scale
         self.prefer_stack = prefer_stack
+        self.note = None
+        self.sources = SOURCES
 
     def start(self):
+        """start - the stack if it is there and starts; else the private set-up (self.note says why)."""
+        self.note = None
         if self.prefer_stack and self.stack.available():
-            self._start_stack()
-        else:
-            self._start_private()
+            try:
+                self._start_stack()
+                return self
+            except util.NotMeasurable as e:
+                self.stack.stop()
+                self.note = "scripts/stack unusable (%s); used the private set-up instead" % e
+        self._start_private()
         return self
 
     def _start_stack(self):
@@ -51,6 +61,20 @@ class Pipeline:
         self.auth = (self.sender, pw) if pw else None
         self.pbx_log = env["PBX_LOG"]
         self.ctid_socket = env.get("CTID_SOCKET")
+        self.sources = self._granted(env.get("CONFIG", ""), user) or SOURCES
+
+    def _granted(self, config, user):
+        """_granted - the extensions the stack's policy DB grants USER (ctictl sender list --json)."""
+        try:
+            ctl = find_program(self.ctx.build_dir, self.ctx.src_dir, "ctictl")
+            r = subprocess.run([ctl, "-c", config, "sender", "list", "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, timeout=30)
+            for s in json.loads(r.stdout or "[]"):
+                if s.get("identity") in (user, self.sender) and s.get("extensions"):
+                    return list(s["extensions"])
+        except (util.NotMeasurable, ValueError, OSError, subprocess.TimeoutExpired):
+            pass
+        return None
 
     def _start_private(self):
         self.kind = "private Postfix + pbx-sim + ctid + cti-milter (no scripts/stack)"
@@ -66,6 +90,7 @@ class Pipeline:
         self.smtp_port = self.pf.port
         self.sender = "alice@bench.example"
         self.rcpt = "call@bench.example"
+        self.sources = SOURCES
         self.pbx_log = self.inst.pbx_log
         self.ctid_socket = self.inst.ctid_socket
         self.milter_pid = self.inst.milter.pid

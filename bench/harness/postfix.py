@@ -63,6 +63,8 @@ class Postfix:
         self.logdir = os.path.join(base, "log")
         self.sink = None
         self.running = False
+        self.pid = None
+        util.register_stop(self)
         pw = pwd.getpwnam("postfix")
         for d, uid, mode in ((base, 0, 0o755), (self.etc, 0, 0o755), (self.queue, 0, 0o755),
                              (self.data, pw.pw_uid, 0o700), (self.logdir, 0, 0o755)):
@@ -142,6 +144,7 @@ class Postfix:
         self.start_sink()
         self._postfix("start")
         self.running = True
+        self.pid = self.master_pid()
         util.wait_for(lambda: util.tcp_connectable(self.port), 15, "postfix smtpd")
 
     def stop(self):
@@ -149,11 +152,16 @@ class Postfix:
         without postfix-script's one-second polling; callers drain the queue first."""
         if not self.running:
             return
-        pid = self.master_pid()
+        # the pid noted at start: the pid file may be gone by now
+        pid = self.pid or self.master_pid()
         try:
             self._postfix("abort")
-        except util.HarnessError:
-            pass
+        except (util.HarnessError, OSError, subprocess.TimeoutExpired):
+            if pid:
+                try:
+                    os.kill(pid, 15)
+                except ProcessLookupError:
+                    pass
         end = time.monotonic() + 15
         while pid and time.monotonic() < end:
             try:
@@ -168,6 +176,7 @@ class Postfix:
                 except ProcessLookupError:
                     pass
         self.running = False
+        self.pid = None
 
     def queued(self):
         """queued - number of queue files in incoming/active/deferred/hold/maildrop."""

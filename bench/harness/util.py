@@ -164,7 +164,21 @@ class Procs:
             self.stop(p)
 
 
+_stoppables = []
+
+
+def register_stop(obj):
+    """register_stop - OBJ.stop() is called by stop_everything() (e.g. a Postfix instance)."""
+    _stoppables.append(obj)
+
+
 def stop_everything():
+    """stop_everything - stop every instance and child process this run started."""
+    for obj in reversed(_stoppables):
+        try:
+            obj.stop()
+        except Exception:  # keep stopping the others
+            pass
     for procs in _all_procs:
         procs.stop_all()
 

@@ -6,9 +6,10 @@ Subcommands (each exits 0 on success, 1 with one line on stderr on failure):
                                   steps) such that B .. B+COUNT-1 are all free
   ports-free BASE COUNT           exit 0 if BASE .. BASE+COUNT-1 are all free
   banner PORT PREFIX TIMEOUT      wait until 127.0.0.1:PORT greets with PREFIX
-  tcp PORT TIMEOUT                wait until 127.0.0.1:PORT accepts a connection
-  unix PATH TIMEOUT               wait until the UNIX stream socket PATH accepts
-  ping PATH TIMEOUT               wait until the ipc socket PATH answers PING with OK
+  tcp PORT TIMEOUT [PID]          wait until 127.0.0.1:PORT accepts a connection
+  unix PATH TIMEOUT [PID]         wait until the UNIX stream socket PATH accepts
+  ping PATH TIMEOUT [PID]         wait until the ipc socket PATH answers PING with OK
+                                  (with PID: give up as soon as that process is gone)
   strays DIR [INSTANCE]           print the pids of processes tied to the stack in DIR
 """
 import os
@@ -33,7 +34,24 @@ def ports_free(base, count):
     return all(port_free(base + i) for i in range(count))
 
 
-def until(timeout, probe):
+def alive(pid):
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie has exited already
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def until(timeout, probe, pid=None):
     deadline = time.monotonic() + timeout
     last = "timed out"
     while True:
@@ -42,6 +60,8 @@ def until(timeout, probe):
                 return None
         except OSError as e:
             last = str(e)
+        if not alive(pid):
+            return "process %d exited" % pid
         if time.monotonic() >= deadline:
             return last
         time.sleep(0.05)
@@ -114,6 +134,10 @@ def strays(stack_dir, instance):
     return found
 
 
+def pid_arg(args, i):
+    return int(args[i]) if len(args) > i and args[i] else None
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -137,13 +161,13 @@ def main(argv):
         err = until(float(args[2]), lambda: probe_banner(int(args[0]), args[1]))
         what = "127.0.0.1:%s greeting %r" % (args[0], args[1])
     elif cmd == "tcp":
-        err = until(float(args[1]), lambda: probe_tcp(int(args[0])))
+        err = until(float(args[1]), lambda: probe_tcp(int(args[0])), pid_arg(args, 2))
         what = "127.0.0.1:%s" % args[0]
     elif cmd == "unix":
-        err = until(float(args[1]), lambda: probe_unix(args[0]))
+        err = until(float(args[1]), lambda: probe_unix(args[0]), pid_arg(args, 2))
         what = args[0]
     elif cmd == "ping":
-        err = until(float(args[1]), lambda: probe_ping(args[0]))
+        err = until(float(args[1]), lambda: probe_ping(args[0]), pid_arg(args, 2))
         what = "PING on " + args[0]
     else:
         print("stackwait: unknown command " + cmd, file=sys.stderr)

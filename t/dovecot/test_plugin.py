@@ -26,7 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INSTANCE = os.path.join(HERE, "dovecot-instance")
-USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
+USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
 
 
 def job_id(n):
@@ -194,7 +194,8 @@ class Env:
         spool = os.path.join(self.dir, "spool")
         os.makedirs(spool)
         os.chown(spool, 5000, 5000)
-        extra = {"carol": "userdb_cti_spool=%s" % spool}
+        extra = {"carol": "userdb_cti_spool=%s" % spool,
+                 "dave": "userdb_cti_services=pop3 userdb_cti_header=X-Other-Job"}
         users = ["%s:%s:%s" % (u, pw, extra.get(u, "")) for u, pw in USERS.items()]
         subprocess.run([INSTANCE, "start", self.dir, self.plugin, str(self.imap_port),
                         str(self.pop3_port), self.ctid.path] + users, check=True)
@@ -502,6 +503,18 @@ def case_pop3(env):
     expect_reports(env.ctid.take(), [(job_id(20), 1, "fetch:RETR", "bob")], "POP3 RETR again")
 
 
+def case_user_settings(env):
+    """per-user cti_services=pop3 and cti_header=X-Other-Job: IMAP silent, POP3 RETR reports"""
+    c = env.imap(user="dave")
+    fetch_ok(c, 1, "(BODY.PEEK[])")
+    c.logout()
+    expect_reports(env.ctid.take(), [], "IMAP with cti_services=pop3")
+    p = env.pop3(user="dave")
+    p.retr(1)
+    p.quit()
+    expect_reports(env.ctid.take(), [(job_id(40), 1, "fetch:RETR", "dave")], "POP3 with X-Other-Job")
+
+
 def case_doveadm_silent(env):
     """doveadm (not in cti_services) fetching bodies reports nothing"""
     env.doveadm("fetch", "-u", "alice", "text", "mailbox", "INBOX")
@@ -522,7 +535,8 @@ def case_log_clean(env):
 CASES = [case_header_only, case_peek_full, case_new_session, case_nonpeek_body,
          case_store_seen, case_body_text_part, case_binary, case_no_or_bad_header,
          case_escaped_mailbox, case_reject, case_down_same_session, case_down_next_login,
-         case_silent_ctid, case_tempfail, case_concurrent_queue, case_pop3, case_doveadm_silent, case_log_clean]
+         case_silent_ctid, case_tempfail, case_concurrent_queue, case_pop3,
+         case_user_settings, case_doveadm_silent, case_log_clean]
 
 
 def setup_mail(env):
@@ -542,6 +556,7 @@ def setup_mail(env):
     env.save("bob", message(21))
     for uid in (1, 2, 3, 4):
         env.save("carol", message(30 + uid, job_id(30 + uid)))
+    env.save("dave", message(40, extra="\nX-Other-Job: %s" % job_id(40)))
     expect_reports(env.ctid.take(), [], "doveadm save")
 
 

@@ -5,7 +5,9 @@
   t/integration/run.py --build BUILD_DIR      start a private stack from BUILD_DIR's
                                               binaries in a temporary directory, run,
                                               stop it and remove it (--keep keeps it)
-Options: -k SUBSTRING (run only matching tests), --time-scale X, --list.
+Options: -k SUBSTRING (run only matching tests), --time-scale X, --list,
+--session-style ecma354|system-status, --namespace ed3|ed4|ed6 and
+--set GROUP.KEY=VALUE (repeatable) for the private stack.
 Prints PASS/FAIL per test, and as its last line "N passed, N failed".
 Exit status 0 only when every selected test passed.
 """
@@ -22,10 +24,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree (it would go
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import libstack  # noqa: E402
-from libpbx import PbxLog  # noqa: E402
+from libpbx import PbxLog, control  # noqa: E402
 import test_skeleton  # noqa: E402
+import test_callctl  # noqa: E402
+import test_routing  # noqa: E402  (starts a pair of stacks of its own)
+import test_media  # noqa: E402
+import test_ops  # noqa: E402
 
-MODULES = [test_skeleton]
+MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops]
 
 
 class Context:
@@ -46,13 +52,30 @@ def start_stack(args):
            "--time-scale", str(args.time_scale)]
     if args.ports:
         cmd += ["--ports", str(args.ports)]
+    if args.session_style:
+        cmd += ["--session-style", args.session_style]
+    if args.namespace:
+        cmd += ["--namespace", args.namespace]
+    for kv in args.set or []:
+        cmd += ["--set", kv]
     subprocess.run(cmd, check=True)
     return base, stack_dir
+
+
+def free_phones(ctx):
+    """Put down any phone a previous test (or a person) left off the hook, so every test
+    starts with idle numbers; an idle number just answers with an error, ignored here."""
+    for number in ("0312345678",):
+        try:
+            control(ctx.stack["PBX_CONTROL"], "hangup " + number)
+        except OSError:
+            pass
 
 
 def run_tests(ctx, tests):
     passed = failed = 0
     for test in tests:
+        free_phones(ctx)
         t0 = time.monotonic()
         try:
             test(ctx)
@@ -75,6 +98,11 @@ def main():
     ap.add_argument("--build", help="build directory to start a private stack from")
     ap.add_argument("--time-scale", type=float, default=5.0)
     ap.add_argument("--ports", type=int, help="base port for the private stack")
+    ap.add_argument("--session-style", choices=("ecma354", "system-status"),
+                    help="session style of pbx-sim and ctid in the private stack")
+    ap.add_argument("--namespace", choices=("ed3", "ed4", "ed6"), help="CSTA edition of the private stack")
+    ap.add_argument("--set", action="append", metavar="GROUP.KEY=VALUE",
+                    help="a mailcti.conf setting for the private stack, e.g. pbx.method=server-lines")
     ap.add_argument("--keep", action="store_true", help="keep the private stack running and its directory")
     ap.add_argument("-k", dest="select", help="run only tests whose name contains this")
     ap.add_argument("--list", action="store_true")

@@ -130,6 +130,16 @@ def test_malformed_unknown_field(ctx):
                  "Colour", "0377777777")
 
 
+def test_extension_not_granted(ctx):
+    """alice may not call from carol's extension 2009: 550 naming it, nothing queued, spooled or dialled."""
+    _reject_case(ctx, [("Source", "2009"), ("Destination", "0377777777")], "2009", "0377777777")
+
+
+def test_premium_destination_denied(ctx):
+    """A premium-rate destination (0900...) is refused by the default policy: 550 naming the number."""
+    _reject_case(ctx, [("Source", "2001"), ("Destination", "09001234567")], "0900", "09001234567")
+
+
 def test_ctid_down_tempfail(ctx):
     """ctid stopped: 451 and the client keeps the mail; after ctid is back the same mail succeeds."""
     msg = request_mail(ctx.stack, "alice", [("Source", "2004"), ("Destination", "0312345678")])
@@ -249,6 +259,75 @@ def test_imap_pop3_read(ctx):
         pop.quit()
 
 
+def _user_job(ctx, source):
+    """Send a Trigger: user request to the CTI address; (msgid, job id from X-CTI-Job, t0)."""
+    msgid, t0 = _submit(ctx, [("Source", source), ("Destination", "0312345678"), ("Trigger", "user")])
+    found = find_mail(ctx.stack.maildir("call"), header_is("Message-ID", msgid), 20)
+    _check(found is not None, "Trigger: user request %s not delivered to call's Maildir" % msgid)
+    job = (found[1].get("X-CTI-Job") or "").strip()
+    _check(job, "delivered Trigger: user request has no X-CTI-Job header")
+    time.sleep(1.0)
+    _check(not ctx.pbx.rx("MakeCall", t0, callingDevice=source),
+           "Trigger: user job dialled before the mailbox owner read the mail")
+    return msgid, job, t0
+
+
+def _fired(ctx, msgid, source, t0):
+    calls = ctx.pbx.wait(lambda: ctx.pbx.rx("MakeCall", t0, callingDevice=source), 20)
+    _check(calls, "no MakeCall from %s after the owner retrieved the mail" % source)
+    _, fields, _ = _notification(ctx, "alice", msgid)
+    _check(fields.get("status") == "success", "Status is %r, want success (%r)" % (fields.get("status"), fields))
+    _hang_up(ctx, "0312345678")
+    return calls
+
+
+def test_trigger_user_imap(ctx):
+    """Trigger: user: a header fetch does not dial; the owner's IMAP body fetch dials once, a second fetch not again."""
+    import imaplib
+    msgid, job, t0 = _user_job(ctx, "2005")
+    imap = imaplib.IMAP4("127.0.0.1", int(ctx.stack["IMAP_PORT"]))
+    try:
+        imap.login("call", ctx.stack.password("call"))
+        imap.select("INBOX")
+        typ, nums = imap.search(None, "HEADER", "X-CTI-Job", job)
+        _check(typ == "OK" and nums[0].split(), "IMAP SEARCH does not find the job %s" % job)
+        num = nums[0].split()[-1]
+        imap.fetch(num, "(BODY.PEEK[HEADER] FLAGS)")
+        time.sleep(1.5)
+        _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2005"), "a header-only IMAP fetch fired the job")
+        imap.fetch(num, "(BODY.PEEK[])")
+        _fired(ctx, msgid, "2005", t0)
+        imap.fetch(num, "(BODY[])")
+        time.sleep(1.5)
+        _check(len(ctx.pbx.rx("MakeCall", t0, callingDevice="2005")) == 1, "a second retrieval dialled again")
+    finally:
+        imap.logout()
+
+
+def test_trigger_user_pop3(ctx):
+    """Trigger: user: POP3 TOP does not dial; RETR by the owner does."""
+    import poplib
+    msgid, job, t0 = _user_job(ctx, "2006")
+    pop = poplib.POP3("127.0.0.1", int(ctx.stack["POP3_PORT"]), timeout=20)
+    try:
+        pop.user("call")
+        pop.pass_(ctx.stack.password("call"))
+        count = len(pop.list()[1])
+        wanted = None
+        for i in range(count, 0, -1):
+            head = b"\n".join(pop.top(i, 0)[1])
+            if job.encode() in head:
+                wanted = i
+                break
+        _check(wanted is not None, "POP3 TOP finds no message with X-CTI-Job %s" % job)
+        time.sleep(1.5)
+        _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2006"), "POP3 TOP fired the job")
+        pop.retr(wanted)
+    finally:
+        pop.quit()
+    _fired(ctx, msgid, "2006", t0)
+
+
 TESTS = [
     test_plain_mail_passes,
     test_binary_attachment_passes,
@@ -258,5 +337,9 @@ TESTS = [
     test_monitor_timeout,
     test_malformed_monitor_time,
     test_malformed_unknown_field,
+    test_extension_not_granted,
+    test_premium_destination_denied,
     test_ctid_down_tempfail,
+    test_trigger_user_imap,
+    test_trigger_user_pop3,
 ]

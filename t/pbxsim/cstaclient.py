@@ -210,6 +210,7 @@ fail_release=%(fail_release)s
 ring_time=2
 route_timeout=%(route_timeout)s
 media_dir=media
+%(sim_extra)s
 
 [2001-2009]
 kind=extension
@@ -279,7 +280,7 @@ class Sim:
     """A pbx-sim process on a free loopback port, in its own temporary directory."""
 
     def __init__(self, binary, time_scale=20, style=None, namespace=None, hb=0,
-                 fail_release=60, route_timeout=20, busy_for=40, extra_args=(), log=True):
+                 fail_release=60, route_timeout=20, busy_for=40, extra_args=(), log=True, sim_extra=""):
         self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="pbxsim-test-")
         self.port = free_port()
@@ -291,7 +292,8 @@ class Sim:
         self.time_scale = time_scale
         with open(self.config, "w") as f:
             f.write(DEFAULT_CONFIG % {"hb": hb, "fail_release": fail_release,
-                                      "route_timeout": route_timeout, "busy_for": busy_for})
+                                      "route_timeout": route_timeout, "busy_for": busy_for,
+                                      "sim_extra": sim_extra})
         args = [binary, "--config", self.config, "--listen", "127.0.0.1:%d" % self.port,
                 "--control", self.control, "--time-scale", str(time_scale)]
         if log:

@@ -109,6 +109,26 @@ def framing_bad_format_indicator_drops_client(sim):
     assert drops, "drop logged"
 
 
+@test
+def client_that_never_reads_is_dropped(sim):
+    s = socket.create_connection(("127.0.0.1", sim.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5)
+    body = '<SnapshotDevice xmlns="%s"><snapshotObject>2001</snapshotObject></SnapshotDevice>' % NS3
+    batch = b"".join(frame(i % 8999 + 1, body) for i in range(1000))
+    try:
+        for _ in range(200):
+            s.sendall(batch)
+    except OSError:
+        pass
+    time.sleep(0.5)
+    drops = [l["reason"] for l in sim.log_lines("session") if l.get("event") == "drop"]
+    assert any("backlog" in r for r in drops), drops
+    c = sim.client()
+    eq(c.request(c.x("RequestSystemStatus")).name, "RequestSystemStatusResponse", "others still served")
+    s.close()
+
+
 # ---------------------------------------------------------------- session --
 
 @test
@@ -166,6 +186,29 @@ def session_unsupported_version_rejected(sim):
                   '</requestedProtocolVersions></StartApplicationSession>' % NS354)
     eq((r.name, r.get("errorCode/definedError")),
        ("StartApplicationSessionNegResponse", "requestedProtocolVersionNotSupported"), "neg")
+
+
+def start_session(c, spec_info):
+    return c.request('<StartApplicationSession xmlns="%s"><applicationInfo><applicationID>t</applicationID>'
+                     '<applicationSpecificInfo>%s</applicationSpecificInfo></applicationInfo>'
+                     '<requestedProtocolVersions><protocolVersion>%s</protocolVersion></requestedProtocolVersions>'
+                     '</StartApplicationSession>' % (NS354, spec_info, NS3))
+
+
+@test(sim_extra="user=cti\npassword=secret")
+def session_login_checked_when_configured(sim):
+    c = sim.client()
+    r = start_session(c, "<user>cti</user><password>wrong</password>")
+    eq((r.name, r.get("errorCode/definedError")),
+       ("StartApplicationSessionNegResponse", "invalidApplicationInfo"), "wrong password")
+    r = c.request('<StartApplicationSession xmlns="%s"><requestedProtocolVersions><protocolVersion>%s'
+                  '</protocolVersion></requestedProtocolVersions></StartApplicationSession>' % (NS354, NS3))
+    eq(r.get("errorCode/definedError"), "invalidApplicationInfo", "no applicationInfo")
+    r = start_session(c, "<user>cti</user><password>secret</password>")
+    eq(r.name, "StartApplicationSessionPosResponse", "OpenScape-style login")
+    r = start_session(c, '<acx:SessionLoginInfo xmlns:acx="http://www.avaya.com/csta"><acx:userName>cti'
+                         '</acx:userName><acx:password>secret</acx:password></acx:SessionLoginInfo>')
+    eq(r.name, "StartApplicationSessionPosResponse", "Avaya-style login")
 
 
 @test
@@ -313,6 +356,38 @@ def make_call_answered_sequence_both_monitors(sim):
     eq(a[0].get("releasingDevice/deviceIdentifier"), "2001", "releasing")
     eq(c.request(c.x("SnapshotDevice", "<snapshotObject>2002</snapshotObject>")).find(
         "crossRefIDorSnapshotData/snapshotData") is not None, True, "idle snapshot")
+
+
+@test
+def make_call_prompt_waits_for_the_caller(sim):
+    c = sim.client()
+    xa, xn = c.monitor("2001"), c.monitor("2011")
+
+    def mk(a, b, auto=None):
+        opt = "<autoOriginate>%s</autoOriginate>" % auto if auto else ""
+        r = c.request(c.x("MakeCall", "<callingDevice>%s</callingDevice><calledDirectoryNumber>%s"
+                                      "</calledDirectoryNumber>%s" % (a, b, opt)))
+        eq(r.name, "MakeCallResponse", "MakeCall %s" % auto)
+        return r.get("callingDevice/callID")
+
+    mk("2001", "2002")  # default: prompt; 2001 answers after 1 s
+    msgs = events_for(c.drain(0.02), xa)
+    eq([m.name for m in msgs], ["ServiceInitiatedEvent"], "only initiated while prompted")
+    o = c.wait("OriginatedEvent", lambda m: m.get("monitorCrossRefID") == xa, timeout=2)
+    eq(o.get("cause"), "newCall", "then originated")
+    call = mk("2011", "2003", "prompt")  # 2011 never answers the prompt
+    sim.sim_wait(5)
+    eq([m.name for m in events_for(c.drain(0.05), xn)], ["ServiceInitiatedEvent"], "never off-hook")
+    eq([x["state"] for d in sim.ctl("dump")["calls"] if d["id"] == call for x in d["connections"]],
+       ["initiated"], "still prompting")
+    c.request(c.x("ClearCall", "<callToBeCleared><callID>%s</callID></callToBeCleared>" % call))
+    c.monitor("0399999999")
+    mk("0399999999", "2004", "prompt")
+    f = c.wait("FailedEvent")
+    eq((f.get("failedConnection/deviceID"), f.get("cause")), ("0399999999", "busy"), "caller busy")
+    r = c.request(c.x("MakeCall", "<callingDevice>2001</callingDevice><calledDirectoryNumber>2002"
+                                  "</calledDirectoryNumber><autoOriginate>sometimes</autoOriginate>"))
+    eq(error_of(r), ("operation", "invalidParameterValue"), "bad autoOriginate")
 
 
 def failure_case(sim, dest, cause, delivered=False):

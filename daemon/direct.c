@@ -1,0 +1,147 @@
+/* direct - authorization of the direct request channel.
+ *
+ * A direct SUBMIT carries the same request mail cti-send would have mailed,
+ * but no SMTP identity.  The identity is the peer's Unix user name (from
+ * SO_PEERCRED, lower-cased); only root may name another one with an
+ * "Identity" field (a gateway-side tool acting for a user).  The identity
+ * must pass the same checks as a mail sender: registered in the policy DB,
+ * granted the Source extension (and the Mailbox for Trigger: user), and the
+ * destination allowed by the rules.  The frame handed on to jobs_submit()
+ * is rebuilt from scratch, so a client cannot set Auth-Authen, Client-Addr,
+ * Queue-Id or a Job-Id itself.  Notify-To is required unless the caller
+ * waits on the socket for its RESULT frame (Wait: yes) or says Notify: no.
+ * Rate limits of the mail path are not applied here yet.
+ */
+#include "direct.h"
+
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "number.h"
+#include "policy.h"
+#include "request.h"
+#include "store.h"
+
+static gboolean perm(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean perm(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, text);
+	return FALSE;
+}
+
+/* identity_of - the identity the peer UID acts as (transfer full) or NULL + error */
+static char *identity_of(const CtiIpcFrame *req, uid_t uid, GError **error)
+{
+	const char *asked = ipc_frame_get(req, "Identity");
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (asked != NULL && asked[0] != '\0') {
+		if (uid != 0) {
+			perm(error, "only root may name an Identity on the direct channel");
+			return NULL;
+		}
+		return g_ascii_strdown(asked, -1);
+	}
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL) {
+		perm(error, "uid %u has no user name", (unsigned)uid);
+		return NULL;
+	}
+	return g_ascii_strdown(pw.pw_name, -1);
+}
+
+static gboolean policy_error(GError **error, GError *cause)
+{
+	gboolean temp = cause->domain == CTI_POLICY_ERROR && cause->code == CTI_POLICY_ERROR_TEMP;
+
+	g_set_error(error, CTI_STORE_ERROR, temp ? CTI_STORE_ERROR_TEMP : CTI_STORE_ERROR_PERM,
+	            "%s", cause->message);
+	g_error_free(cause);
+	return FALSE;
+}
+
+/* authorize - the policy checks of the mail path for IDENTITY and REQ */
+static gboolean authorize(const CtiConfig *config, const char *identity, const CtiRequest *req,
+                          GError **error)
+{
+	g_autoptr(CtiPolicyDb) db = NULL;
+	g_autofree char *number = NULL;
+	GError *e = NULL;
+
+	db = policy_open_config(config, FALSE, &e);
+	if (db == NULL) {
+		g_prefix_error(&e, "policy DB: ");
+		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP, "%s", e->message);
+		g_error_free(e);
+		return FALSE;
+	}
+	if (!policy_check_source(db, identity, req->source, &e))
+		return policy_error(error, e);
+	if (req->trigger == CTI_TRIGGER_USER && req->mailbox != NULL &&
+	    !policy_check_mailbox(db, identity, req->mailbox, &e))
+		return policy_error(error, e);
+	if (req->destination == NULL)
+		return TRUE;
+	if (!number_normalise(req->destination, &number, &e))
+		return policy_error(error, e);
+	if (!policy_check_destination(db, number, NULL, &e))
+		return policy_error(error, e);
+	return TRUE;
+}
+
+static void copy_field(CtiIpcFrame *to, const CtiIpcFrame *from, const char *name)
+{
+	const char *v = ipc_frame_get(from, name);
+
+	if (v != NULL && v[0] != '\0')
+		ipc_frame_add(to, name, v);
+}
+
+/* direct_prepare - authorize and rebuild a direct SUBMIT */
+CtiIpcFrame *direct_prepare(const CtiConfig *config, const CtiIpcFrame *req, uid_t uid,
+                            GError **error)
+{
+	const char *text = ipc_frame_get(req, "Request");
+	const char *wait = ipc_frame_get(req, "Wait");
+	g_autofree char *identity = NULL;
+	g_autoptr(CtiRequest) parsed = NULL;
+	g_autoptr(GError) perr = NULL;
+	CtiIpcFrame *out;
+
+	if (text == NULL || req->body == NULL) {
+		perm(error, "a direct SUBMIT needs Request and the message");
+		return NULL;
+	}
+	parsed = request_parse(text, strlen(text), &perr);
+	if (parsed == NULL) {
+		perm(error, "request: %s", perr->message);
+		return NULL;
+	}
+	if (parsed->notify && parsed->notify_to == NULL &&
+	    (wait == NULL || g_ascii_strcasecmp(wait, "yes") != 0)) {
+		perm(error, "Notify-To is required on the direct channel (or wait for the result)");
+		return NULL;
+	}
+	identity = identity_of(req, uid, error);
+	if (identity == NULL || !authorize(config, identity, parsed, error))
+		return NULL;
+	out = ipc_frame_new("SUBMIT");
+	ipc_frame_add(out, "Request", text);
+	ipc_frame_add(out, "Sender", strchr(identity, '@') ? identity : "");
+	ipc_frame_add(out, "Recipient",
+	              ipc_frame_get(req, "Recipient") ? ipc_frame_get(req, "Recipient") : "");
+	ipc_frame_add(out, "Auth-Authen", identity);
+	ipc_frame_addf(out, "Client-Addr", "local:uid=%u", (unsigned)uid);
+	copy_field(out, req, "Message-Id");
+	copy_field(out, req, "Mailbox");
+	ipc_frame_set_body(out, req->body);
+	return out;
+}

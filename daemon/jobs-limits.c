@@ -1,0 +1,142 @@
+/* jobs-limits - ctid's side of the rate limits and the notification budget.
+ *
+ * ctid owns the jobs, so it owns the counters: a CtiRateLog of accepted
+ * submissions per sender key and globally (the last hour, in memory: a
+ * restart forgets them, which errs towards accepting), and the unfinished
+ * jobs counted from the live table.  The decision itself is ratelimit.c.
+ * A sender's key is the milter's Identity field, else the AUTH login, else
+ * the envelope sender, lower-cased; live jobs (which keep no identity) are
+ * counted under their AUTH login or envelope sender.
+ * Notifications are never sent to the null sender nor in answer to mail
+ * that carried Auto-Submitted other than "no", and at most
+ * [limits] per_sender_notifications_per_hour go to one address.
+ */
+#include <string.h>
+
+#include "jobs-private.h"
+#include "log.h"
+#include "ratelimit.h"
+
+/* limits_key - the rate key of a SUBMIT frame (transfer full) */
+static char *limits_key(const CtiIpcFrame *frame)
+{
+	static const char *const fields[] = {"Identity", "Auth-Authen", "Sender"};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(fields); i++) {
+		const char *v = ipc_frame_get(frame, fields[i]);
+		if (v != NULL && *v != '\0')
+			return g_ascii_strdown(v, -1);
+	}
+	return g_strdup("<>");
+}
+
+/* limits_job_key - the key a live job is counted under (transfer full) */
+static char *limits_job_key(const CtiJob *job)
+{
+	const char *v = job->auth_authen && *job->auth_authen ? job->auth_authen : job->sender;
+
+	return g_ascii_strdown(v && *v ? v : "<>", -1);
+}
+
+/* limits_active - unfinished jobs: of KEY, and in all */
+static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts)
+{
+	GHashTableIter it;
+	LiveJob *lj;
+
+	g_hash_table_iter_init(&it, jobs->live);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj)) {
+		g_autofree char *k = NULL;
+
+		if (job_state_is_terminal(lj->job->state))
+			continue;
+		counts->global_active++;
+		k = limits_job_key(lj->job);
+		if (strcmp(k, key) == 0)
+			counts->sender_active++;
+	}
+}
+
+/* jobs_rate_admit - see jobs-private.h */
+gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error)
+{
+	g_autofree char *key = limits_key(frame);
+	CtiRateCounts counts = {0};
+	CtiRateVerdict verdict;
+	CtiLimits limits;
+	gint64 now = jobs_now();
+
+	ratelimit_limits_from_config(jobs->config, &limits);
+	ratelimit_log_prune(jobs->rates, now);
+	ratelimit_log_counts(jobs->rates, key, now, &counts);
+	limits_active(jobs, key, &counts);
+	ratelimit_check(&limits, &counts, &verdict);
+	if (!verdict.ok) {
+		ratelimit_set_error(&verdict, error);
+		ratelimit_verdict_clear(&verdict);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* jobs_rate_count - see jobs-private.h */
+void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame)
+{
+	g_autofree char *key = limits_key(frame);
+	gint64 now = jobs_now();
+
+	ratelimit_log_add(jobs->rates, key, now);
+	ratelimit_log_add(jobs->rates, CTI_RATE_GLOBAL, now);
+}
+
+/* limits_auto_submitted - HEADERS (a raw header block) has Auto-Submitted other than "no" */
+static gboolean limits_auto_submitted(const char *headers)
+{
+	static const char name[] = "Auto-Submitted:";
+	const char *p = headers;
+
+	while (p != NULL && *p) {
+		if (g_ascii_strncasecmp(p, name, sizeof name - 1) == 0) {
+			const char *v = p + sizeof name - 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (g_ascii_strncasecmp(v, "no", 2) != 0 || g_ascii_isalnum(v[2]) ||
+			    v[2] == '-')
+				return TRUE;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return FALSE;
+}
+
+/* jobs_notify_suppressed - see jobs-private.h */
+const char *jobs_notify_suppressed(LiveJob *lj, const char *headers)
+{
+	const char *to = lj->req->notify_to ? lj->req->notify_to : lj->job->sender;
+	g_autofree char *key = NULL;
+	CtiLimits limits;
+
+	if (to == NULL || *to == '\0')
+		return "the request came from the null sender";
+	if (headers != NULL && limits_auto_submitted(headers))
+		return "the request mail was automatically submitted";
+	ratelimit_limits_from_config(lj->jobs->config, &limits);
+	key = g_ascii_strdown(to, -1);
+	if (!ratelimit_notify_allowed(
+	        &limits, ratelimit_log_count(lj->jobs->notices, key, jobs_now(), 3600)))
+		return "the notification budget of the address is spent for this hour";
+	return NULL;
+}
+
+/* jobs_notify_count - see jobs-private.h */
+void jobs_notify_count(LiveJob *lj)
+{
+	const char *to = lj->req->notify_to ? lj->req->notify_to : lj->job->sender;
+	g_autofree char *key = g_ascii_strdown(to ? to : "", -1);
+	gint64 now = jobs_now();
+
+	ratelimit_log_prune(lj->jobs->notices, now);
+	ratelimit_log_add(lj->jobs->notices, key, now);
+}

@@ -1,0 +1,182 @@
+"""test_media - scenarios and media parts through the whole stack: mails as a
+mail client sends them (multipart/mixed, base64, RFC 2231 file names) go
+through Postfix and cti-milter to ctid, which converts the media and has
+pbx-sim's voice unit play them; the pbx-sim log shows what was played.
+"""
+import io
+import math
+import os
+import struct
+import subprocess
+import tempfile
+import time
+import wave
+from email.mime.application import MIMEApplication
+from email.mime.audio import MIMEAudio
+
+import libmail
+from libmail import request_mail, send, find_mail, in_reply_to, result_fields
+
+NOTIFY_TIMEOUT = 60.0
+
+
+def _check(cond, message):
+    if not cond:
+        raise AssertionError(message)
+
+
+def _wav_44k_stereo(seconds=3.0, freq=440.0):
+    """A 44.1 kHz stereo 16-bit sine, as a recorder would save it."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        frames = bytearray()
+        for i in range(int(seconds * 44100)):
+            v = int(12000 * math.sin(2 * math.pi * freq * i / 44100))
+            frames += struct.pack("<hh", v, v)
+        w.writeframes(bytes(frames))
+    return buf.getvalue()
+
+
+def _reference(ctx, wav):
+    """duration and checksum of the reference conversion (t/media_convert from the build)."""
+    tool = os.path.join(ctx.stack["BUILD_DIR"], "t", "media_convert")
+    _check(os.access(tool, os.X_OK), "%s missing: run 'make -C t media_convert' in the build" % tool)
+    with tempfile.TemporaryDirectory() as d:
+        src, out = os.path.join(d, "in.wav"), os.path.join(d, "out.wav")
+        with open(src, "wb") as f:
+            f.write(wav)
+        res = subprocess.run([tool, "voice", src, out, "audio/wav"], capture_output=True, text=True, check=True)
+    fields = dict(kv.split("=", 1) for kv in res.stdout.split())
+    return float(fields["duration"]), fields["checksum"]
+
+
+def _mail(ctx, fields, attachments):
+    msg = request_mail(ctx.stack, "alice", fields)
+    for part in attachments:
+        msg.attach(part)
+    return msg
+
+
+def _voice_part(wav, filename):
+    part = MIMEAudio(wav, "wav")  # base64
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))  # RFC 2231
+    return part
+
+
+def _send_ok(ctx, msg):
+    t0 = time.time()
+    res = send(ctx.stack, "alice", ctx.stack["CTI_ADDRESS"], libmail.as_bytes(msg))
+    _check(res.code == 250, "request was not accepted: %d %s" % (res.code, res.text))
+    return msg["Message-ID"], t0
+
+
+def _media_plays(ctx, t0):
+    return [e for e in ctx.pbx.entries()
+            if e.get("type") == "media" and e.get("event") == "play" and e.get("wall", 0) >= t0]
+
+
+def _notification(ctx, msgid):
+    found = find_mail(ctx.stack.maildir("alice"), in_reply_to(msgid), NOTIFY_TIMEOUT)
+    _check(found is not None, "no notification for %s after %.0f s" % (msgid, NOTIFY_TIMEOUT))
+    return found[1]
+
+
+def test_media_wav_played(ctx):
+    """A 44.1 kHz stereo WAV (RFC 2231 name, base64) is played as 8 kHz mono, duration +-1 %, checksum = reference."""
+    wav = _wav_44k_stereo(3.0)
+    ref_dur, ref_sum = _reference(ctx, wav)
+    msg = _mail(ctx, [("Source", "2001"), ("Destination", "0312345678"), ("Monitor-Time", "5m")],
+                [_voice_part(wav, "Grüße an alle.wav")])
+    msgid, t0 = _send_ok(ctx, msg)
+    plays = ctx.pbx.wait(lambda: _media_plays(ctx, t0), 60)
+    _check(plays, "pbx-sim played nothing for %s" % msgid)
+    p = plays[0]
+    _check(int(p.get("rate", 0)) == 8000 and int(p.get("channels", 0)) == 1 and int(p.get("bits", 0)) == 16,
+           "played format is %r, want 8000 Hz mono 16 bit" % p)
+    _check(abs(float(p["duration"]) - 3.0) <= 0.03, "played %.3f s, want 3.0 s +- 1 %%" % float(p["duration"]))
+    _check(p.get("checksum") == ref_sum, "played checksum %s != reference %s" % (p.get("checksum"), ref_sum))
+    _check(abs(ref_dur - 3.0) <= 0.03, "reference duration %.3f" % ref_dur)
+    fields, _ = result_fields(_notification(ctx, msgid))
+    _check(fields.get("status") == "success", "Status %r (%r)" % (fields.get("status"), fields))
+
+
+def test_scenario_say_pause(ctx):
+    """<Say> gives audio of duration > 0; <Pause length=2> shows as a gap between the two plays in pbx-sim's log."""
+    wav = _wav_44k_stereo(1.0)
+    scenario = ('<?xml version="1.0"?>\n<Response>\n  <Say language="en">Hello, this is a test.</Say>\n'
+                '  <Pause length="2"/>\n  <Play>cid:tone@client.example</Play>\n</Response>\n')
+    spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
+    spart["Content-ID"] = "<scen@client.example>"
+    vpart = _voice_part(wav, "tone.wav")
+    vpart["Content-ID"] = "<tone@client.example>"
+    msg = _mail(ctx, [("Source", "2002"), ("Destination", "0312345678"), ("Monitor-Time", "5m"),
+                      ("Scenario", "cid:scen@client.example")], [spart, vpart])
+    msgid, t0 = _send_ok(ctx, msg)
+    plays = ctx.pbx.wait(lambda: _media_plays(ctx, t0)[1:] and _media_plays(ctx, t0), 90)
+    _check(len(plays) >= 2, "pbx-sim played %d files, want 2 (%r)" % (len(plays), plays))
+    say, tone = plays[0], plays[1]
+    _check(float(say["duration"]) > 0.3, "speech lasted %s s" % say.get("duration"))
+    gap = float(tone["ts"]) - float(say["ts"])
+    want = float(say["duration"]) + 2.0
+    _check(gap >= want * 0.95, "the second play came %.2f s (simulated) after the first, want >= %.2f "
+                               "(speech %.2f s + pause 2 s)" % (gap, want, float(say["duration"])))
+    msg = _notification(ctx, msgid)
+    fields, _ = result_fields(msg)
+    _check(fields.get("status") == "success", "Status %r (%r)" % (fields.get("status"), fields))
+    body = msg.as_string()
+    _check("Pause 2 s" in body, "the notification does not list the Pause step")
+
+
+def test_scenario_unknown_verb(ctx):
+    """An unknown verb is refused at SMTP time with 550 naming its line; nothing is dialled."""
+    scenario = '<Response>\n  <Say>hi</Say>\n  <Record maxLength="20"/>\n</Response>\n'
+    spart = MIMEApplication(scenario.encode(), "xml")
+    spart.add_header("Content-Disposition", "attachment", filename="scenario.xml")
+    msg = _mail(ctx, [("Source", "2003"), ("Destination", "0312345678"), ("Scenario", "scenario.xml")], [spart])
+    t0 = time.time()
+    res = send(ctx.stack, "alice", ctx.stack["CTI_ADDRESS"], libmail.as_bytes(msg))
+    _check(res.code == 550, "answered %d %s, want 550" % (res.code, res.text))
+    _check("line 3" in res.text and "Record" in res.text, "the 550 text %r does not name line 3 and <Record>" % res.text)
+    time.sleep(1)
+    _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2003"), "a call was placed for a refused scenario")
+
+
+def test_bad_media_refused(ctx):
+    """A WAV attachment that is no audio is refused at SMTP time, naming the file."""
+    part = MIMEApplication(b"this is not audio at all\n" * 20, "octet-stream")
+    part.add_header("Content-Disposition", "attachment", filename="message.wav")
+    msg = _mail(ctx, [("Source", "2004"), ("Destination", "0312345678")], [part])
+    res = send(ctx.stack, "alice", ctx.stack["CTI_ADDRESS"], libmail.as_bytes(msg))
+    _check(res.code == 550 and "message.wav" in res.text, "answered %d %s, want 550 naming message.wav"
+           % (res.code, res.text))
+
+
+def _pdf(pages):
+    """A PDF of PAGES pages rendered by Ghostscript from PostScript text."""
+    ps = "%!PS\n/Helvetica findfont 30 scalefont setfont\n" + "".join(
+        "72 700 moveto (Fax page %d) show showpage\n" % (i + 1) for i in range(pages))
+    res = subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", "-sOutputFile=-", "-"],
+                         input=ps.encode(), capture_output=True, check=True)
+    return res.stdout
+
+
+def test_scenario_pdf_fax(ctx):
+    """A 3-page PDF named by <Fax> is converted to 3 pages of TIFF Class F (reported in the notification)."""
+    scenario = '<Response><Say>A fax follows.</Say><Fax>cid:doc@client.example</Fax></Response>'
+    spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
+    spart["Content-ID"] = "<scen2@client.example>"
+    dpart = MIMEApplication(_pdf(3), "pdf")
+    dpart["Content-ID"] = "<doc@client.example>"
+    dpart.add_header("Content-Disposition", "attachment", filename=("utf-8", "", "Rechnung März.pdf"))
+    msg = _mail(ctx, [("Source", "2005"), ("Destination", "0312345678"), ("Monitor-Time", "5m"),
+                      ("Scenario", "cid:scen2@client.example")], [spart, dpart])
+    msgid, _ = _send_ok(ctx, msg)
+    note = _notification(ctx, msgid)
+    body = note.as_string()
+    _check("Fax" in body and "3 pages" in body, "the notification does not report a 3-page fax:\n%s" % body[:2000])
+
+
+TESTS = [test_media_wav_played, test_scenario_pdf_fax, test_scenario_say_pause, test_scenario_unknown_verb, test_bad_media_refused]
