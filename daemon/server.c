@@ -20,6 +20,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <grp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -421,21 +422,24 @@ static void give_to_group(const char *path, const char *group)
 		            g_strerror(errno));
 }
 
+/* listen_on - listen on L's path.  The socket is bound under a temporary name,
+ * given its mode and group and put into the listening state, and only then
+ * renamed into place: a client never finds a socket that refuses connections
+ * or has the wrong permissions, and a stale socket is replaced atomically. */
 static gboolean listen_on(Listener *l, const char *group, GError **error)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct stat st;
+	g_autofree char *tmp = g_strdup_printf("%s.%d.tmp", l->path, (int)getpid());
 	mode_t old_mask;
 	int rc;
 
-	if (strlen(l->path) >= sizeof sun.sun_path) {
+	if (strlen(tmp) >= sizeof sun.sun_path) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
 		            "%s: socket path too long", l->path);
 		return FALSE;
 	}
-	strcpy(sun.sun_path, l->path);
-	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(l->path); /* a stale socket of an earlier run */
+	strcpy(sun.sun_path, tmp);
+	unlink(tmp);
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "socket: %s",
@@ -445,14 +449,17 @@ static gboolean listen_on(Listener *l, const char *group, GError **error)
 	old_mask = umask(0117);
 	rc = bind(l->fd, (struct sockaddr *)&sun, sizeof sun);
 	umask(old_mask);
-	if (rc != 0 || chmod(l->path, 0660) != 0 || listen(l->fd, SERVER_BACKLOG) != 0) {
+	if (rc == 0)
+		give_to_group(tmp, group);
+	if (rc != 0 || chmod(tmp, 0660) != 0 || listen(l->fd, SERVER_BACKLOG) != 0 ||
+	    rename(tmp, l->path) != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", l->path,
 		            g_strerror(errno));
 		close(l->fd);
 		l->fd = -1;
+		unlink(tmp);
 		return FALSE;
 	}
-	give_to_group(l->path, group);
 	l->id = g_unix_fd_add(l->fd, G_IO_IN, on_accept, l);
 	log_info("listening on %s%s", l->path, l->retrieval ? " (retrieval)" : "");
 	return TRUE;
