@@ -199,7 +199,7 @@ CtiIpcFrame *admin_job(CtidJobs *jobs, const CtiIpcFrame *req)
 	return reply;
 }
 
-/* the live job ID, or NULL + a REJECT saying why it is not live (transfer full) */
+/* the live job ID (transfer none), or NULL and *REPLY: a REJECT saying why it is not live */
 static LiveJob *live_or_reply(CtidJobs *jobs, const char *id, CtiIpcFrame **reply)
 {
 	LiveJob *lj;

@@ -10,7 +10,8 @@
  * is rebuilt from scratch, so a client cannot set Auth-Authen, Client-Addr,
  * Queue-Id or a Job-Id itself.  Notify-To is required unless the caller
  * waits on the socket for its RESULT frame (Wait: yes) or says Notify: no.
- * Rate limits of the mail path are not applied here yet.
+ * The rebuilt frame carries the identity as Auth-Authen, so jobs_submit()
+ * applies the same per-sender rate limits as to mail.
  */
 #include "direct.h"
 

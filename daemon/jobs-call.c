@@ -176,10 +176,14 @@ char **call_lines(const CtiConfig *config)
 
 static void on_make_call(const CstaMessage *reply, const GError *error, gpointer data);
 
+/* the MakeCall carries the job id and attempt number (correlatorData, hexBinary), so
+ * the PBX's records show which job and attempt placed each call */
 static void make_call(LiveJob *lj)
 {
+	g_autofree char *tag = g_strdup_printf("%s%04x", lj->job->id, (guint)lj->job->attempts & 0xffff);
+
 	call_send(lj, CALL_DIALING,
-	          csta_build_make_call(call_ns(lj), lj->req->source, lj->req->destination),
+	          csta_build_make_call_tagged(call_ns(lj), lj->req->source, lj->req->destination, tag),
 	          on_make_call);
 }
 
@@ -393,12 +397,14 @@ static gboolean idle_event(LiveJob *lj, const CstaMessage *ev)
 {
 	if (g_strcmp0(ev->monitor_xref, lj->xref_dest) != 0)
 		return g_strcmp0(ev->call_id, lj->busy_call_id) == 0;
-	if ((ev->kind == CSTA_MSG_CONNECTION_CLEARED || ev->kind == CSTA_MSG_CALL_CLEARED) &&
-	    g_strcmp0(ev->call_id, lj->busy_call_id) != 0)
+	if (g_strcmp0(ev->call_id, lj->busy_call_id) == 0)
+		return TRUE;
+	/* another call at the destination: not ours, but its end may make it idle */
+	if (ev->kind == CSTA_MSG_CONNECTION_CLEARED || ev->kind == CSTA_MSG_CALL_CLEARED)
 		call_send(lj, CALL_IDLE_CHECK,
 		          csta_build_snapshot_device(call_ns(lj), lj->req->destination),
 		          on_idle_snapshot);
-	return TRUE;
+	return FALSE;
 }
 
 /* wait_for_idle - TRUE when LJ now waits for the busy destination instead of failing */
@@ -558,10 +564,13 @@ gboolean call_event(LiveJob *lj, const CstaMessage *ev)
 	case CALL_REGISTERING:
 		break;
 	}
+	/* before our call id is known any event of a monitored device may be ours: keep a
+	 * copy for the replay, but leave it to other jobs too (a shared destination's
+	 * monitor reports their calls as well) */
 	if (lj->early == NULL)
 		lj->early = g_ptr_array_new_with_free_func((GDestroyNotify)csta_message_free);
 	g_ptr_array_add(lj->early, csta_message_copy(ev));
-	return TRUE;
+	return FALSE;
 }
 
 /* ---- link loss and resynchronisation ---- */

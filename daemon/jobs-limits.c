@@ -3,7 +3,8 @@
  * ctid owns the jobs, so it owns the counters: a CtiRateLog of accepted
  * submissions per sender key and globally (the last hour, in memory: a
  * restart forgets them, which errs towards accepting), and the unfinished
- * jobs counted from the live table.  The decision itself is ratelimit.c.
+ * jobs (queued, running, between retries; not those waiting for their
+ * reader) counted from the live table.  The decision itself is ratelimit.c.
  * A sender's key is the milter's Identity field, else the AUTH login, else
  * the envelope sender, lower-cased; live jobs (which keep no identity) are
  * counted under their AUTH login or envelope sender.
@@ -48,7 +49,9 @@ static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts
 	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj)) {
 		g_autofree char *k = NULL;
 
-		if (job_state_is_terminal(lj->job->state))
+		/* a Trigger: user job waiting for its reader holds no line: the hourly
+		 * limits bound those */
+		if (job_state_is_terminal(lj->job->state) || lj->job->state == CTI_JOB_WAITING_USER)
 			continue;
 		counts->global_active++;
 		k = limits_job_key(lj->job);

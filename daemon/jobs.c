@@ -284,7 +284,8 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
 	int scale = MAX(lj->jobs->config->time_scale, 1);
 	/* [ctid] time_scale (tests only) shortens the interval, rounding up */
 	int interval = (lj->req->retry_interval + scale - 1) / scale;
-	gint64 next = jobs_now() + interval;
+	/* due_at has whole seconds: round up, so the pause is never shorter than asked */
+	gint64 next = (g_get_real_time() + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC + interval;
 
 	if (!lj->attempt_recorded)
 		store_attempt_begin(store, lj->job->id, lj->job->attempts, lj->call_id, NULL);
@@ -384,7 +385,7 @@ static gboolean due_cb(gpointer data)
 
 static void arm(LiveJob *lj, gint64 at)
 {
-	gint64 delay_ms = (at - jobs_now()) * 1000;
+	gint64 delay_ms = at * 1000 - g_get_real_time() / 1000;
 
 	lj->due_id = g_timeout_add((guint)CLAMP(delay_ms, 0, G_MAXINT32), due_cb, lj);
 }

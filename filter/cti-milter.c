@@ -273,7 +273,7 @@ static sfsistat milter_eom(SMFICTX *ctx)
 	}
 	if (outcome.is_request)
 		milter_log_accepted(filter_msg_queue_id(msg), &outcome);
-	else
+	else if (outcome.route == NULL)
 		log_debug("%s: no request part: passed", filter_msg_queue_id(msg));
 	filter_outcome_clear(&outcome);
 	milter_msg_done(conn);

@@ -151,7 +151,7 @@ static const ConfKey conf_keys[] = {
     {"pbx", "password", CONF_SECRET, OFF(pbx_password), "", 0, 0},
     {"pbx", "session_duration", CONF_INT, OFF(session_duration), "300", 10, 86400},
     {"pbx", "reconnect_min_ms", CONF_INT, OFF(reconnect_min_ms), "100", 10, 600000},
-    {"pbx", "reconnect_max_ms", CONF_INT, OFF(reconnect_max_ms), "5000", 10, 3600000},
+    {"pbx", "reconnect_max_ms", CONF_INT, OFF(reconnect_max_ms), "900", 10, 3600000},
     {"pbx", "method", CONF_STRING, OFF(call_method), "native", 0, 0, conf_is_method,
      "native or server-lines"},
     {"pbx", "server_lines", CONF_STRING, OFF(server_lines), "", 0, 0, conf_is_lines,

@@ -51,7 +51,7 @@ typedef struct {
 	char *pbx_password;        /* password= */
 	int session_duration;      /* session_duration= seconds, 300 */
 	int reconnect_min_ms;      /* reconnect_min_ms= 100 */
-	int reconnect_max_ms;      /* reconnect_max_ms= 5000 */
+	int reconnect_max_ms;      /* reconnect_max_ms= 900 */
 	char *call_method;         /* method= native | server-lines: how conference/intrude/forward are done */
 	char *server_lines;        /* server_lines= the gateway's own lines, e.g. "7001,7002" ("" = none) */
 

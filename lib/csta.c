@@ -282,6 +282,19 @@ char *csta_build_make_call(const char *ns, const char *calling, const char *call
 	return finish(root, ns);
 }
 
+/* csta_build_make_call_tagged - MakeCall CALLING -> CALLED with correlatorData CORRELATOR */
+char *csta_build_make_call_tagged(const char *ns, const char *calling, const char *called,
+                                  const char *correlator)
+{
+	CstaNode *root = csta_node_new("MakeCall", NULL);
+
+	csta_node_add(root, "callingDevice", calling);
+	csta_node_add(root, "calledDirectoryNumber", called);
+	csta_node_add(root, "autoOriginate", "doNotPrompt");
+	csta_node_add(root, "correlatorData", correlator);
+	return finish(root, ns);
+}
+
 /* csta_build_clear_connection - ClearConnection of (CALL_ID, DEVICE_ID) */
 char *csta_build_clear_connection(const char *ns, const char *call_id, const char *device_id)
 {
@@ -877,11 +890,4 @@ gboolean csta_msg_is_event(CstaMsgKind kind)
 		return FALSE;
 	}
 	return FALSE;
-}
-
-/* csta_msg_is_switch_request - TRUE for switch-originated routeing messages */
-gboolean csta_msg_is_switch_request(CstaMsgKind kind)
-{
-	return kind == CSTA_MSG_ROUTE_REQUEST || kind == CSTA_MSG_ROUTE_END ||
-	       kind == CSTA_MSG_ROUTE_USED;
 }

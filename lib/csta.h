@@ -118,6 +118,10 @@ char *csta_build_monitor_start(const char *ns, const char *device);
 char *csta_build_monitor_stop(const char *ns, const char *xref);
 /* csta_build_make_call - MakeCall CALLING -> CALLED, autoOriginate doNotPrompt */
 char *csta_build_make_call(const char *ns, const char *calling, const char *called);
+/* csta_build_make_call_tagged - MakeCall as above, carrying CORRELATOR (hex, even length,
+ * at most 64 digits) as correlatorData so the PBX's records tie the call to the job */
+char *csta_build_make_call_tagged(const char *ns, const char *calling, const char *called,
+                                  const char *correlator);
 /* csta_build_clear_connection - ClearConnection of (CALL_ID, DEVICE_ID) */
 char *csta_build_clear_connection(const char *ns, const char *call_id, const char *device_id);
 /* csta_build_hold_call - HoldCall of connection (CALL_ID, DEVICE_ID) */
@@ -238,9 +242,6 @@ CstaMessage *csta_message_copy(const CstaMessage *msg);
 void csta_message_free(CstaMessage *msg);
 /* csta_msg_kind_name - the root element name of KIND ("unknown" for CSTA_MSG_UNKNOWN) */
 const char *csta_msg_kind_name(CstaMsgKind kind);
-/* csta_msg_is_switch_request - TRUE for the requests and routeing messages the switch
- * sends with its own invoke id that are no response to a request of ours */
-gboolean csta_msg_is_switch_request(CstaMsgKind kind);
 /* csta_msg_is_event - TRUE for the call-control events */
 gboolean csta_msg_is_event(CstaMsgKind kind);
 

@@ -14,7 +14,9 @@
 
 #include <gio/gio.h>
 #include <gmime/gmime.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define NOTIFY_STDERR_MAX 300
 
@@ -349,11 +351,21 @@ static char *notify_stderr_text(GBytes *err)
 	return safe;
 }
 
+/* A sendmail that outlives a killed ctid would still post a notification that the
+ * restarted ctid, not knowing, posts again; dying with ctid instead leaves Postfix an
+ * unfinished maildrop file, which it discards, and the restart sends the one copy. */
+static void notify_child_setup(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* notify_send - run SENDMAIL -f '' -i -- RECIPIENT with MESSAGE on stdin */
 gboolean notify_send(const char *sendmail, const char *recipient, GBytes *message, GError **error)
 {
 	g_auto(GStrv) base = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GBytes) err_out = NULL;
 	g_autofree char *err_text = NULL;
@@ -375,10 +387,11 @@ gboolean notify_send(const char *sendmail, const char *recipient, GBytes *messag
 	g_ptr_array_add(argv, (char *)"--");
 	g_ptr_array_add(argv, (char *)recipient);
 	g_ptr_array_add(argv, NULL);
-	proc = g_subprocess_newv((const char *const *)argv->pdata,
-	                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-	                             G_SUBPROCESS_FLAGS_STDERR_PIPE,
-	                         error);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+	                                     G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+	                                     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_subprocess_launcher_set_child_setup(launcher, notify_child_setup, NULL, NULL);
+	proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, error);
 	if (!proc || !g_subprocess_communicate(proc, message, NULL, NULL, &err_out, error)) {
 		g_prefix_error(error, "sendmail: ");
 		return FALSE;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -358,7 +359,32 @@ static gboolean store_write_all(int fd, const void *data, gsize len, const char 
 	return TRUE;
 }
 
-/* store_spool_write - MESSAGE durably at FINAL; EEXIST (a duplicate id) is PERM and touches nothing
+static gboolean store_job_exists(CtiStore *store, const char *job_id, GError **error);
+
+/* store_spool_reclaim - link() to FINAL failed with ERR.  A file there without a job row
+ * is what a crash between link and INSERT left (ctid killed mid-submit): the MTA's retry
+ * of that message must not be refused for it, so TMP replaces it.  With a row it is a
+ * duplicate id (PERM) and nothing is touched. */
+static gboolean store_spool_reclaim(CtiStore *store, int err, const char *tmp, const char *final,
+                                    const char *id, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (err != EEXIST)
+		return store_errno_fail(err, "link", final, error);
+	if (store_job_exists(store, id, &local))
+		return store_errno_fail(err, "link", final, error);
+	if (!g_error_matches(local, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	if (rename(tmp, final) < 0)
+		return store_errno_fail(errno, "replace orphaned", final, error);
+	return TRUE;
+}
+
+/* store_spool_write - MESSAGE durably at FINAL; EEXIST (a duplicate id) is PERM and touches
+ * nothing, unless the file is an orphan without a job row (store_spool_reclaim)
  */
 static gboolean store_spool_write(CtiStore *store, const char *final, const char *id,
                                   const void *message, gsize len, GError **error)
@@ -374,7 +400,7 @@ static gboolean store_spool_write(CtiStore *store, const char *final, const char
 		ok = store_errno_fail(errno, "close", tmp, error);
 	/* link() never replaces an existing file, unlike rename() */
 	if (ok && link(tmp, final) < 0)
-		ok = store_errno_fail(errno, "link", final, error);
+		ok = store_spool_reclaim(store, errno, tmp, final, id, error);
 	unlink(tmp);
 	if (ok && !store_fsync_dir(store->spool_dir, error)) {
 		unlink(final);

@@ -220,6 +220,64 @@ START_TEST(test_filter_hops)
 }
 END_TEST
 
+/* DKIM identity through filter.c: the Authentication-Results header of this site's
+ * verifier identifies the From: address; a forged one (other authserv-id) does not */
+typedef struct {
+	const char *auth_results;
+	gboolean identified;
+} DkimCase;
+
+static const DkimCase dkim_cases[] = {
+    {" mx.test.example; dkim=pass header.d=test.example header.s=s1", TRUE},
+    {" evil.example; dkim=pass header.d=test.example", FALSE},
+    {" mx.test.example; dkim=fail header.d=test.example", FALSE},
+    {" mx.test.example; dkim=pass header.d=other.example", FALSE},
+};
+
+START_TEST(test_filter_dkim)
+{
+	const DkimCase *c = &dkim_cases[_i];
+	const char *const headers[] = {
+	    "Authentication-Results",
+	    c->auth_results,
+	    "From",
+	    " Carol <carol@test.example>",
+	    "Message-ID",
+	    " <d1@test.example>",
+	    "Content-Type",
+	    " application/x-cti",
+	    NULL,
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthzStep) as = NULL;
+	g_autoptr(CtiPolicyDb) db = policy_open_config(config, TRUE, NULL);
+	FilterOutcome outcome;
+	FilterEoh eoh;
+
+	ck_assert(policy_sender_add(db, "carol@test.example", NULL, NULL));
+	ck_assert(policy_grant(db, "carol@test.example", CTI_GRANT_EXTENSION, "2009", NULL));
+	g_free(config->identity_methods);
+	config->identity_methods = g_strdup("dkim");
+	g_free(config->authserv_id);
+	config->authserv_id = g_strdup("mx.test.example");
+	g_free(config->dkim_domains);
+	config->dkim_domains = g_strdup("test.example");
+	as = authz_step_new(config, &error);
+	ck_assert_msg(as != NULL, "%s", error ? error->message : "");
+	ck_assert(!drive(as, headers, "Source: 2009\r\nDestination: 2003\r\n", NULL, "192.0.2.1",
+	                 &eoh, &outcome, &error));
+	if (c->identified) {
+		/* authorized: the SUBMIT was tried, and failed for want of a ctid */
+		ck_assert_msg(error->code == FILTER_ERROR_TEMP, "%s", error->message);
+		ck_assert_str_eq(outcome.identity, "carol@test.example");
+	} else {
+		ck_assert_int_eq(error->code, FILTER_ERROR_UNAUTHORIZED);
+		ck_assert_msg(strstr(error->message, "DKIM"), "%s", error->message);
+	}
+	filter_outcome_clear(&outcome);
+}
+END_TEST
+
 /* ctid's rate limit answers become 450 4.7.1 / 550 5.7.1 with the limit's text */
 typedef struct {
 	const char *verb, *status, *rcode, *xcode;
@@ -266,6 +324,7 @@ static Suite *authz_suite(void)
 	tcase_add_test(tc, test_filter_refuses);
 	tcase_add_test(tc, test_filter_hops);
 	tcase_add_loop_test(tc, test_rate_reply, 0, G_N_ELEMENTS(rate_reply_cases));
+	tcase_add_loop_test(tc, test_filter_dkim, 0, G_N_ELEMENTS(dkim_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -89,6 +89,9 @@ static char *build_tx(int which)
 		return csta_build_route_end(ED3, "77", "1");
 	case 20:
 		return csta_build_set_forwarding(ED3, "2006", TRUE, "2009");
+	case 21:
+		return csta_build_make_call_tagged(ED3, "2001", "0312345678",
+		                                   "0123456789abcdef0123456789abcdef0002");
 	default:
 		ck_abort_msg("no builder %d", which);
 		return NULL;
@@ -106,7 +109,7 @@ static const TxCase tx_cases[] = {
     {"tx-ss-conference", 24, 14},     {"tx-snapshot-device", 25, 15},
     {"tx-route-register", 26, 16},    {"tx-route-register-cancel", 27, 17},
     {"tx-route-select", 28, 18},      {"tx-route-end", 29, 19},
-    {"tx-set-forwarding", 30, 20},
+    {"tx-set-forwarding", 30, 20},    {"tx-make-call-tagged", 31, 21},
 };
 
 START_TEST(test_encode_golden)

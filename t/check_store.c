@@ -321,6 +321,30 @@ START_TEST(test_duplicate)
 }
 END_TEST
 
+/* a spool file left without its row (a crash between link and INSERT) does not make the
+ * MTA's retry of that message fail: the file is replaced and the job stored */
+START_TEST(test_orphan_spool)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) j = new_job("a@b.example", 100);
+	g_autoptr(CtiJob) got = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	g_autofree char *contents = NULL;
+
+	j->id = g_strdup("0123456789abcdef0123456789abcdef");
+	path = store_message_path(s, j->id);
+	ck_assert(g_file_set_contents(path, "half a message", -1, NULL));
+	ck_assert_msg(store_submit(s, j, msg, sizeof(msg) - 1, &error), "%s",
+	              error ? error->message : "");
+	ck_assert(g_file_get_contents(path, &contents, NULL, NULL));
+	ck_assert_str_eq(contents, msg);
+	got = store_get(s, j->id, &error);
+	ck_assert_ptr_nonnull(got);
+	store_close(s);
+}
+END_TEST
+
 /* count_spool - regular files in the spool dir, including temp files */
 static guint count_spool(void)
 {
@@ -495,6 +519,7 @@ int main(void)
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_duplicate);
+	tcase_add_test(tc, test_orphan_spool);
 	tcase_add_test(tc, test_readonly_spool);
 	tcase_add_test(tc, test_locked_db);
 	tcase_add_test(tc, test_schema_files);

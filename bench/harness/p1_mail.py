@@ -143,8 +143,8 @@ def run(ctx):
         pids["opendkim (peer)"] = dk.pid
     except (util.NotMeasurable, util.HarnessError) as e:
         unavailable["opendkim (peer)"] = str(e)
-    sizes = [("1 KB", 1024, ctx.scale(1200, 40)), ("100 KB", 102400, ctx.scale(600, 20)),
-             ("100 KB multipart", multipart_file(os.path.join(base, "multipart.eml"), 102400), ctx.scale(600, 20))]
+    sizes = [("1 KB", 1024, ctx.scale(1000, 40)), ("100 KB", 102400, ctx.scale(500, 20)),
+             ("100 KB multipart", multipart_file(os.path.join(base, "multipart.eml"), 102400), ctx.scale(500, 20))]
     if ctx.smoke:
         sizes = sizes[:1]
     warmup = ctx.scale(100, 10)

@@ -93,7 +93,7 @@ def run(ctx):
     write_msgfile(msgfile, req)
     pf = Postfix(os.path.join(base, "pf"), util.free_port(), util.free_port(), ["bench.example"], procs)
     inst = Instance(os.path.join(base, "mailcti"), ctx.build_dir, ctx.src_dir, procs)
-    n = ctx.scale(1000, 30)
+    n = ctx.scale(600, 30)
     warmup = ctx.scale(50, 5)
     results = {}
     reason = None

@@ -108,7 +108,7 @@ def collect_burst(ctx, log, due, jobs):
     """collect_burst - wall times and per-service counts of the rx lines from DUE on, read until every job's
     MakeCall is in, or nothing new came for 3 s, or the time limit."""
     walls, services = [], {}
-    end = due + ctx.scale(90, 10)
+    end = due + ctx.scale(45, 10)
     last_new = time.time()
     while time.time() < end:
         recs = log.poll()
@@ -139,6 +139,9 @@ def csta_rate(ctx, table, inst):
     log = PbxLog(inst.pbx_log, from_end=False)
     walls, services = collect_burst(ctx, log, due, ok)
     log.close()
+    st = ipc_status(inst.ctid_socket)
+    table.note("burst jobs by state when the burst ended (STATUS): " +
+               ", ".join("%s=%s" % (k[5:], v) for k, v in sorted(st.items()) if k.startswith("jobs-") and v != "0"))
     if len(walls) < 2:
         table.add_nm(("CSTA requests/s ctid drove",), "pbx-sim logged %d requests after the due time (%d jobs "
                      "accepted%s)" % (len(walls), ok, ", " + err[0] if err else ""))

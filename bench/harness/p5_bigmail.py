@@ -106,6 +106,7 @@ def run(ctx):
             ctid_reason = str(e)
         pf.configure(inst.milter_spec())
         pf.start()
+        hwm_start = util.proc_status(inst.milter.pid, "VmHWM") or 0
         att = attachments_text(size)
         small = attachments_text(30000)
         s = Session(pf.port, timeout=300)
@@ -114,6 +115,8 @@ def run(ctx):
                 s.send(SENDER, ["bob@bench.example"], plain_mail(small, "p5-warm-%d@bench.example" % i))
                 if have_ctid:
                     s.send(SENDER, [RCPT], cti_mail(small, "p5-warmc-%d@bench.example" % i))
+            table.note("milter VmHWM: %.1f MiB at start, %.1f MiB after the warm-up mails" % (
+                hwm_start / 1024.0, (util.proc_status(inst.milter.pid, "VmHWM") or 0) / 1024.0))
             cases = [("multipart, 3 attachments, no request", "bob@bench.example",
                       plain_mail(att, "p5-plain@bench.example"))]
             if have_ctid:

@@ -7,7 +7,8 @@
                                               stop it and remove it (--keep keeps it)
 Options: -k SUBSTRING (run only matching tests), --time-scale X, --list,
 --session-style ecma354|system-status, --namespace ed3|ed4|ed6 and
---set GROUP.KEY=VALUE (repeatable) for the private stack.
+--set GROUP.KEY=VALUE (repeatable) for the private stack, --long (full-size
+reliability tests; the default runs reduced sizes).
 Prints PASS/FAIL per test, and as its last line "N passed, N failed".
 Exit status 0 only when every selected test passed.
 """
@@ -30,8 +31,9 @@ import test_callctl  # noqa: E402
 import test_routing  # noqa: E402  (starts a pair of stacks of its own)
 import test_media  # noqa: E402
 import test_ops  # noqa: E402
+import test_reliability  # noqa: E402  (kills and restarts services; private stacks for R4/R6)
 
-MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops]
+MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability]
 
 
 class Context:
@@ -104,6 +106,7 @@ def main():
     ap.add_argument("--set", action="append", metavar="GROUP.KEY=VALUE",
                     help="a mailcti.conf setting for the private stack, e.g. pbx.method=server-lines")
     ap.add_argument("--keep", action="store_true", help="keep the private stack running and its directory")
+    ap.add_argument("--long", action="store_true", help="full-size load and fault tests (test_reliability)")
     ap.add_argument("-k", dest="select", help="run only tests whose name contains this")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
@@ -128,6 +131,7 @@ def main():
             return 1
     try:
         ctx = Context(libstack.Stack(stack_dir))
+        ctx.long = args.long
         passed, failed = run_tests(ctx, tests)
     finally:
         if base and not args.keep:
