@@ -1,9 +1,10 @@
 /* jobs-admit - how jobs enter ctid and how a user trigger fires them.
  *
  * SUBMIT: the request text is parsed again (ctid trusts no header it did not
- * write), the job row and the message are made durable by store_submit(),
- * and only then is the job adopted and scheduled; the caller answers OK only
- * when jobs_submit() returned TRUE.  A SUBMIT repeating a Job-Id we already
+ * write), the job row and the message are made durable by store_submit_batch()
+ * (jobs_submit_prepare, then jobs_submit_commit for every SUBMIT of one main-loop
+ * turn: a group commit), and only then is the job adopted and scheduled; the
+ * caller answers OK only for a job that commit stored.  A SUBMIT repeating a Job-Id we already
  * hold is answered OK again (the milter may retry after a timeout).
  * RETRIEVED: only the job's mailbox owner (full address or its local part,
  * case-insensitively) fires a WAITING_USER job; firing twice is harmless.
@@ -69,6 +70,9 @@ static CtiJob *job_from_frame(CtidJobs *jobs, const CtiIpcFrame *frame, const Ct
 	if (req->trigger == CTI_TRIGGER_USER) {
 		job->state = CTI_JOB_WAITING_USER;
 		job->deadline = now + jobs->config->user_trigger_expiry;
+		/* a mail read after its Not-After could not be acted on: expire then */
+		if (req->not_after != 0 && req->not_after < job->deadline)
+			job->deadline = req->not_after;
 	} else {
 		job->state = CTI_JOB_QUEUED;
 		job->deadline = req->not_after;
@@ -97,43 +101,68 @@ static gboolean check_submit(CtidJobs *jobs, const CtiIpcFrame *frame, CtiReques
 	return TRUE;
 }
 
-/* jobs_submit - a SUBMIT frame made durable; TRUE + job id */
-gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error)
+/* jobs_submit_prepare - see jobs.h.  The rate limit counts the submission here, before the
+ * commit, so that SUBMITs waiting for the same group commit cannot pass it together. */
+CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame, char **known_id_out,
+                            GError **error)
 {
 	g_autoptr(CtiRequest) req = NULL;
-	g_autoptr(CtiJob) job = NULL;
 	const char *given = ipc_frame_get(frame, "Job-Id");
-	gsize len;
-	const void *body;
-	LiveJob *lj;
 
+	*known_id_out = NULL;
 	if (!check_submit(jobs, frame, &req, error))
-		return FALSE;
+		return NULL;
 	if (given != NULL && given[0] != '\0') {
 		g_autoptr(CtiJob) known = store_get(jobs->store, given, NULL);
 
 		if (known != NULL) {
-			*job_id_out = g_strdup(known->id);
-			return TRUE;
+			*known_id_out = g_strdup(known->id);
+			return NULL;
 		}
 	}
 	if (!jobs_rate_admit(jobs, frame, error))
-		return FALSE;
-	job = job_from_frame(jobs, frame, req);
-	body = g_bytes_get_data(frame->body, &len);
-	if (!store_submit(jobs->store, job, body, len, error))
-		return FALSE;
+		return NULL;
 	jobs_rate_count(jobs, frame);
-	*job_id_out = g_strdup(job->id);
-	lj = jobs_adopt(jobs, g_steal_pointer(&job));
-	if (lj == NULL)
-		return TRUE; /* durable, but its request is broken: logged, it stays in the store */
-	jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
-	         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
-	         request_action_name(lj->req->action), lj->req->source,
-	         lj->req->destination ? lj->req->destination : "-");
-	jobs_schedule(lj);
-	return TRUE;
+	return job_from_frame(jobs, frame, req);
+}
+
+/* jobs_submit_commit - see jobs.h */
+void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n)
+{
+	store_submit_batch(jobs->store, items, n);
+	for (gsize i = 0; i < n; i++) {
+		LiveJob *lj;
+
+		if (items[i].error != NULL)
+			continue;
+		lj = jobs_adopt(jobs, g_steal_pointer(&items[i].job));
+		if (lj == NULL)
+			continue; /* durable, but its request is broken: logged, it stays in the store */
+		jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
+		         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
+		         request_action_name(lj->req->action), lj->req->source,
+		         lj->req->destination ? lj->req->destination : "-");
+		jobs_schedule(lj);
+	}
+}
+
+/* jobs_submit - a SUBMIT frame made durable on its own (a group commit of one); TRUE + job id */
+gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error)
+{
+	CtiStoreSubmit item = {NULL, NULL, 0, NULL};
+
+	item.job = jobs_submit_prepare(jobs, frame, job_id_out, error);
+	if (item.job == NULL)
+		return *job_id_out != NULL;
+	item.message = g_bytes_get_data(frame->body, &item.len);
+	*job_id_out = g_strdup(item.job->id);
+	jobs_submit_commit(jobs, &item, 1);
+	if (item.error == NULL)
+		return TRUE;
+	g_clear_pointer(job_id_out, g_free);
+	g_clear_pointer(&item.job, job_free);
+	g_propagate_error(error, item.error);
+	return FALSE;
 }
 
 /* owner_matches - USER is OWNER, or OWNER's local part */

@@ -373,8 +373,10 @@ static gboolean due_cb(gpointer data)
 	lj->due_id = 0;
 	if (lj->job->state == CTI_JOB_WAITING_USER) {
 		g_autofree char *reason =
-		    g_strdup_printf("not retrieved by its mailbox owner within %d s",
-		                    lj->jobs->config->user_trigger_expiry);
+		    lj->req->not_after != 0 && jobs_now() >= lj->req->not_after
+		        ? g_strdup("not retrieved by its mailbox owner before its Not-After")
+		        : g_strdup_printf("not retrieved by its mailbox owner within %d s",
+		                          lj->jobs->config->user_trigger_expiry);
 
 		finish(lj, CTI_JOB_EXPIRED, reason);
 		return G_SOURCE_REMOVE;

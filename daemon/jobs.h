@@ -28,6 +28,15 @@ gboolean jobs_resume(CtidJobs *jobs, GError **error);
 /* jobs_submit - a SUBMIT frame made durable; TRUE + job id (transfer full), or
  * FALSE + error: CTI_STORE_ERROR_TEMP means "try again later", others reject */
 gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error);
+/* jobs_submit_prepare - check FRAME and build its job, not yet durable (transfer full).
+ * NULL with *KNOWN_ID_OUT set (transfer full) when FRAME's Job-Id is stored already
+ * (answer OK); NULL + error like jobs_submit otherwise */
+CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame, char **known_id_out,
+                            GError **error);
+/* jobs_submit_commit - make ITEMS durable in one group commit (store_submit_batch), then
+ * adopt and schedule every stored job (its items[i].job becomes NULL); a job that was not
+ * stored keeps its items[i].error and stays the caller's */
+void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n);
 /* jobs_retrieved - the mailbox owner USER retrieved the mail of JOB_ID; fire
  * it once (TRUE also when it was fired already); FALSE + error otherwise */
 gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, const char *trigger,

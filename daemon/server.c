@@ -54,7 +54,19 @@ typedef struct {
 	uid_t uid;        /* the peer's, SO_PEERCRED */
 	gboolean watching; /* WATCH: stream EVENT frames */
 	char *wait_job;    /* direct SUBMIT with Wait: yes: send RESULT when it ends */
+	gboolean held;     /* a SUBMIT waits for the group commit: take no further frame */
 } Client;
+
+/* A SUBMIT waiting for the group commit of this main-loop turn. */
+typedef struct {
+	Client *client;     /* NULL once the client is gone (the job is still committed) */
+	CtiIpcFrame *meta;  /* Queue-Id and Sender, for the log */
+	GBytes *body;       /* the message */
+	CtiJob *job;        /* NULL for a repeat of an earlier pending Job-Id */
+	char *job_id;
+	gboolean wait;      /* direct SUBMIT with Wait: yes */
+	int same_as;        /* index of the pending SUBMIT with this Job-Id, or -1 */
+} Pending;
 
 struct CtidServer {
 	const CtiConfig *config;
@@ -63,6 +75,8 @@ struct CtidServer {
 	Listener listeners[2];
 	GHashTable *clients; /* Client* set */
 	gint64 started;      /* monotonic us, for STATUS Uptime */
+	GArray *pending;     /* Pending: SUBMITs for the next group commit */
+	guint commit_id;     /* the 0-priority idle source that runs it */
 };
 
 typedef CtiIpcFrame *(*VerbHandler)(Client *c, const CtiIpcFrame *req);
@@ -88,15 +102,53 @@ static CtiIpcFrame *reply_error(const GError *error)
 	return reply;
 }
 
+static void submit_log_failure(const CtiIpcFrame *req, const GError *error)
+{
+	log_warning("%s: SUBMIT from=<%s> %s: %s",
+	            ipc_frame_get(req, "Queue-Id") ? ipc_frame_get(req, "Queue-Id") : "NOQUEUE",
+	            ipc_frame_get(req, "Sender") ? ipc_frame_get(req, "Sender") : "",
+	            g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP) ? "tempfail"
+	                                                                          : "rejected",
+	            error->message);
+}
+
+static gboolean on_commit(gpointer data);
+
+static const char *const log_fields[] = {"Queue-Id", "Sender"};
+
+/* submit_hold - queue JOB (transfer full) of REQ for this turn's group commit */
+static void submit_hold(Client *c, const CtiIpcFrame *req, CtiJob *job, gboolean wait)
+{
+	CtidServer *server = c->server;
+	Pending p = {c, ipc_frame_new("SUBMIT"), req->body ? g_bytes_ref(req->body) : NULL,
+	             job, g_strdup(job->id), wait, -1};
+
+	for (guint i = 0; i < G_N_ELEMENTS(log_fields); i++)
+		if (ipc_frame_get(req, log_fields[i]) != NULL)
+			ipc_frame_add(p.meta, log_fields[i], ipc_frame_get(req, log_fields[i]));
+	for (guint i = 0; i < server->pending->len; i++)
+		if (strcmp(g_array_index(server->pending, Pending, i).job_id, p.job_id) == 0) {
+			p.same_as = (int)i; /* the milter's retry of a SUBMIT not yet committed */
+			g_clear_pointer(&p.job, job_free);
+			break;
+		}
+	g_array_append_val(server->pending, p);
+	c->held = TRUE;
+	if (server->commit_id == 0)
+		server->commit_id = g_idle_add_full(G_PRIORITY_DEFAULT, on_commit, server, NULL);
+}
+
+/* handle_submit - NULL: the reply follows the group commit (on_commit) */
 static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 {
 	CtidServer *server = c->server;
 	g_autoptr(GError) error = NULL;
-	g_autofree char *job_id = NULL;
+	g_autofree char *known_id = NULL;
 	g_autoptr(CtiIpcFrame) direct = NULL;
 	const char *channel = ipc_frame_get(req, "Channel");
 	gboolean wait = g_strcmp0(ipc_frame_get(req, "Wait"), "yes") == 0;
 	CtiIpcFrame *reply;
+	CtiJob *job;
 
 	if (channel != NULL && g_ascii_strcasecmp(channel, "direct") == 0) {
 		direct = direct_prepare(server->config, req, c->uid, &error);
@@ -107,21 +159,20 @@ static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 		}
 		req = direct;
 	}
-	if (!jobs_submit(server->jobs, req, &job_id, &error)) {
-		log_warning(
-		    "%s: SUBMIT from=<%s> %s: %s",
-		    ipc_frame_get(req, "Queue-Id") ? ipc_frame_get(req, "Queue-Id") : "NOQUEUE",
-		    ipc_frame_get(req, "Sender") ? ipc_frame_get(req, "Sender") : "",
-		    g_error_matches(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP) ? "tempfail"
-		                                                                  : "rejected",
-		    error->message);
+	job = jobs_submit_prepare(server->jobs, req, &known_id, &error);
+	if (job == NULL && known_id == NULL) {
+		submit_log_failure(req, error);
 		return reply_error(error);
 	}
+	if (job != NULL) {
+		submit_hold(c, req, job, direct != NULL && wait);
+		return NULL;
+	}
 	reply = ipc_frame_new("OK");
-	ipc_frame_add(reply, "Job-Id", job_id);
+	ipc_frame_add(reply, "Job-Id", known_id);
 	if (direct != NULL && wait) {
 		g_free(c->wait_job);
-		c->wait_job = g_strdup(job_id);
+		c->wait_job = g_strdup(known_id);
 	}
 	return reply;
 }
@@ -221,6 +272,9 @@ static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)
 
 static void client_free(Client *c)
 {
+	for (guint i = 0; c->held && i < c->server->pending->len; i++)
+		if (g_array_index(c->server->pending, Pending, i).client == c)
+			g_array_index(c->server->pending, Pending, i).client = NULL;
 	g_clear_handle_id(&c->in_id, g_source_remove);
 	g_clear_handle_id(&c->out_id, g_source_remove);
 	if (c->fd >= 0)
@@ -286,11 +340,12 @@ static gboolean client_take_frames(Client *c)
 	CtiIpcFrame *frame = NULL;
 	g_autoptr(GError) error = NULL;
 
-	while (ipc_decoder_next(c->dec, &frame, &error) && frame != NULL) {
+	while (!c->held && ipc_decoder_next(c->dec, &frame, &error) && frame != NULL) {
 		g_autoptr(CtiIpcFrame) req = frame;
 		g_autoptr(CtiIpcFrame) reply = dispatch(c, req);
 
-		client_queue(c, reply);
+		if (reply != NULL) /* NULL: held for the group commit, answered by on_commit */
+			client_queue(c, reply);
 		frame = NULL;
 	}
 	if (error != NULL) {
@@ -314,7 +369,7 @@ static gboolean on_client_readable(int fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_CONTINUE;
 	if (n <= 0 || c->closing) {
 		c->in_id = 0;
-		if (n <= 0 && c->out->len > 0) {
+		if (n <= 0 && (c->out->len > 0 || c->held)) {
 			c->closing = TRUE; /* peer half-closed: finish writing first */
 			return G_SOURCE_REMOVE;
 		}
@@ -465,6 +520,92 @@ static gboolean listen_on(Listener *l, const char *group, GError **error)
 	return TRUE;
 }
 
+/* ---- group commit ---- */
+
+static void pending_clear(Pending *p)
+{
+	g_clear_pointer(&p->meta, ipc_frame_free);
+	g_clear_pointer(&p->body, g_bytes_unref);
+	g_clear_pointer(&p->job, job_free);
+	g_clear_pointer(&p->job_id, g_free);
+}
+
+/* commit_reply - the answer to pending SUBMIT P whose commit ended with ERROR (NULL: stored) */
+static CtiIpcFrame *commit_reply(Client *c, const Pending *p, const GError *error)
+{
+	CtiIpcFrame *reply;
+
+	if (error != NULL) {
+		submit_log_failure(p->meta, error);
+		return reply_error(error);
+	}
+	reply = ipc_frame_new("OK");
+	ipc_frame_add(reply, "Job-Id", p->job_id);
+	if (c != NULL && p->wait) {
+		g_free(c->wait_job);
+		c->wait_job = g_strdup(p->job_id);
+	}
+	return reply;
+}
+
+/* commit_answer - queue every pending SUBMIT's reply, then let its client go on */
+static void commit_answer(GArray *batch, CtiStoreSubmit *items, const int *item_of)
+{
+	for (guint i = 0; i < batch->len; i++) {
+		Pending *p = &g_array_index(batch, Pending, i);
+		int first = p->same_as >= 0 ? p->same_as : (int)i;
+		g_autoptr(CtiIpcFrame) reply = commit_reply(p->client, p, items[item_of[first]].error);
+
+		if (p->client == NULL)
+			continue; /* gone: the MTA retries with the same Job-Id, which dedups */
+		client_queue(p->client, reply);
+		p->client->held = FALSE;
+	}
+	for (guint i = 0; i < batch->len; i++) {
+		Client *c = g_array_index(batch, Pending, i).client;
+
+		if (c != NULL && !c->held)
+			client_take_frames(c); /* frames that came behind the SUBMIT; flushes */
+	}
+}
+
+/* server_commit - store every pending SUBMIT in one group commit and answer each */
+static void server_commit(CtidServer *server)
+{
+	g_autoptr(GArray) batch = server->pending;
+	g_autofree CtiStoreSubmit *items = g_new0(CtiStoreSubmit, batch->len);
+	g_autofree int *item_of = g_new0(int, batch->len);
+	gsize n = 0;
+
+	server->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
+	g_array_set_clear_func(server->pending, (GDestroyNotify)pending_clear);
+	for (guint i = 0; i < batch->len; i++) {
+		Pending *p = &g_array_index(batch, Pending, i);
+
+		if (p->same_as >= 0)
+			continue;
+		item_of[i] = (int)n;
+		items[n].job = g_steal_pointer(&p->job);
+		items[n].message = p->body ? g_bytes_get_data(p->body, &items[n].len) : "";
+		n++;
+	}
+	jobs_submit_commit(server->jobs, items, n);
+	commit_answer(batch, items, item_of);
+	for (gsize k = 0; k < n; k++) {
+		g_clear_pointer(&items[k].job, job_free);
+		g_clear_error(&items[k].error);
+	}
+}
+
+static gboolean on_commit(gpointer data)
+{
+	CtidServer *server = data;
+
+	server->commit_id = 0;
+	server_commit(server);
+	return G_SOURCE_REMOVE;
+}
+
 /* server_attach - answer with JOBS and LINK */
 void server_attach(CtidServer *server, CtidJobs *jobs, CtidLink *link)
 {
@@ -480,6 +621,8 @@ CtidServer *server_new(const CtiConfig *config)
 
 	server->config = config;
 	server->started = g_get_monotonic_time();
+	server->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
+	g_array_set_clear_func(server->pending, (GDestroyNotify)pending_clear);
 	server->clients =
 	    g_hash_table_new_full(g_direct_hash, g_direct_equal, (GDestroyNotify)client_free, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
@@ -502,6 +645,10 @@ gboolean server_listen(CtidServer *server, GError **error)
 /* server_stop - stop accepting, close every connection, remove the sockets */
 void server_stop(CtidServer *server)
 {
+	if (server->commit_id != 0) { /* answer what is already queued before closing */
+		g_clear_handle_id(&server->commit_id, g_source_remove);
+		server_commit(server);
+	}
 	if (server->jobs != NULL)
 		jobs_set_observer(server->jobs, NULL, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
@@ -524,6 +671,7 @@ void server_free(CtidServer *server)
 		return;
 	server_stop(server);
 	g_hash_table_destroy(server->clients);
+	g_array_unref(server->pending);
 	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++)
 		g_free(server->listeners[i].path);
 	g_free(server);

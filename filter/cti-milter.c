@@ -249,6 +249,24 @@ static gboolean milter_relay(SMFICTX *ctx, const char *qid, gboolean leadspc,
 	return TRUE;
 }
 
+/* milter_explained - a dry run for an explain address: drop those recipients (the
+ * explanation is ctid's answer) or, when no other is left, the whole mail */
+static sfsistat milter_explained(SMFICTX *ctx, const char *qid, const FilterOutcome *outcome)
+{
+	log_info("%s: explain job=%s action=%s source=%s destination=%s: dry run, the "
+	         "explanation goes to the sender",
+	         qid, outcome->job_id, request_action_name(outcome->request->action),
+	         outcome->request->source ? outcome->request->source : "",
+	         outcome->request->destination ? outcome->request->destination : "");
+	if (outcome->discard)
+		return SMFIS_DISCARD;
+	for (char **r = outcome->explain_rcpts; *r; r++)
+		if (smfi_delrcpt(ctx, *r) != MI_SUCCESS)
+			log_warning("%s: cannot delete recipient %s: the mail reaches its mailbox",
+			            qid, *r);
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat milter_eom(SMFICTX *ctx)
 {
 	MilterConn *conn = milter_conn(ctx);
@@ -270,6 +288,13 @@ static sfsistat milter_eom(SMFICTX *ctx)
 		g_set_error(&error, FILTER_ERROR, FILTER_ERROR_TEMP,
 		            "the MTA refused the relay edits");
 		return milter_fail(ctx, conn, error);
+	}
+	if (outcome.explain) {
+		sfsistat verdict = milter_explained(ctx, filter_msg_queue_id(msg), &outcome);
+
+		filter_outcome_clear(&outcome);
+		milter_msg_done(conn);
+		return verdict;
 	}
 	if (outcome.is_request)
 		milter_log_accepted(filter_msg_queue_id(msg), &outcome);

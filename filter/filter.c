@@ -9,6 +9,9 @@
  * request: body chunks get no reply (SMFIP_NR_BODY), and a broken tmp_dir
  * must not hold up mail that is no request.  Every failure is a FILTER_ERROR or CTI_REQUEST_ERROR
  * GError whose code keeps temporary and permanent apart (reply.h).
+ * Mail to an explain address is answered by ctid's explanation mail, not by
+ * an SMTP refusal: only what cannot be explained (a malformed request) or
+ * not answered (null sender, auto-submitted mail) is refused here.
  */
 #include "filter.h"
 
@@ -37,6 +40,8 @@ struct FilterMsg {
 	char *client_addr;
 	char *queue_id;
 	GPtrArray *recipients;
+	/* the recipients that are explain addresses */
+	GPtrArray *explain_rcpts;
 	GString *headers;   /* "Name:value\r\n" as received */
 	char *content_type; /* first top-level Content-Type value */
 	char *disposition;  /* first top-level Content-Disposition value */
@@ -63,6 +68,7 @@ FilterMsg *filter_msg_new(const CtiConfig *config)
 
 	msg->config = config;
 	msg->recipients = g_ptr_array_new_with_free_func(g_free);
+	msg->explain_rcpts = g_ptr_array_new_with_free_func(g_free);
 	msg->hops = g_ptr_array_new_with_free_func(g_free);
 	msg->auth_results = g_ptr_array_new_with_free_func(g_free);
 	msg->headers = g_string_sized_new(2048);
@@ -82,6 +88,7 @@ void filter_msg_free(FilterMsg *msg)
 	g_free(msg->client_addr);
 	g_free(msg->queue_id);
 	g_ptr_array_unref(msg->recipients);
+	g_ptr_array_unref(msg->explain_rcpts);
 	g_ptr_array_unref(msg->hops);
 	g_ptr_array_unref(msg->auth_results);
 	g_free(msg->from);
@@ -141,11 +148,34 @@ void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_au
 	msg->client_addr = filter_nonempty(client_addr);
 }
 
-/* filter_msg_recipient - record one recipient */
+/* filter_is_explain_address - see filter.h */
+gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt)
+{
+	g_autofree char *addr = filter_strip_angles(rcpt ? rcpt : "");
+	const char *at = strrchr(addr, '@');
+	g_auto(GStrv) entries = g_strsplit_set(config->explain_address, ", \t", -1);
+
+	for (gsize i = 0; entries[i]; i++) {
+		const char *e = entries[i];
+
+		if (*e == '\0')
+			continue;
+		if (strchr(e, '@') != NULL ? g_ascii_strcasecmp(e, addr) == 0
+		                           : at != NULL && strlen(e) == (gsize)(at - addr) &&
+		                                 g_ascii_strncasecmp(e, addr, strlen(e)) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* filter_msg_recipient - record one recipient, and whether it asks for an explanation */
 void filter_msg_recipient(FilterMsg *msg, const char *rcpt)
 {
-	if (rcpt != NULL)
-		g_ptr_array_add(msg->recipients, filter_strip_angles(rcpt));
+	if (rcpt == NULL)
+		return;
+	g_ptr_array_add(msg->recipients, filter_strip_angles(rcpt));
+	if (filter_is_explain_address(msg->config, rcpt))
+		g_ptr_array_add(msg->explain_rcpts, filter_strip_angles(rcpt));
 }
 
 /* filter_msg_set_queue_id - remember the queue id */
@@ -390,12 +420,11 @@ static gboolean filter_spool_size(FilterMsg *msg, gsize *size_out, GError **erro
 	return TRUE;
 }
 
-/* filter_submit - SUBMIT REQ with the spooled mail; ctid's Job-Id (transfer full) */
-static char *filter_submit(FilterMsg *msg, const CtiRequest *req, const char *identity,
-                           GError **error)
+/* filter_submit - SUBMIT REQ for RECIPIENT with the spooled mail; ctid's Job-Id (transfer full) */
+static char *filter_submit(FilterMsg *msg, const CtiRequest *req, const char *recipient,
+                           const char *identity, GError **error)
 {
 	g_autofree char *text = request_format(req);
-	const char *recipient = filter_msg_first_recipient(msg);
 	g_autofree char *job_id = NULL;
 	SubmitInfo info = {
 	    .request = text,
@@ -462,6 +491,62 @@ static gboolean filter_authorize(FilterMsg *msg, const CtiRequest *req, FilterOu
 	return outcome->identity != NULL;
 }
 
+/* filter_explain_answerable - FALSE + a 550 for mail an explanation must not answer */
+static gboolean filter_explain_answerable(const FilterMsg *msg, GError **error)
+{
+	if (msg->sender == NULL || msg->sender[0] == '\0') {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED,
+		            "CTI explanation not sent: the explanation is mailed to the envelope "
+		            "sender, and this mail has none (<>)");
+		return FALSE;
+	}
+	if (msg->auto_submitted != NULL &&
+	    g_ascii_strncasecmp(msg->auto_submitted, "no", 2) != 0) {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED,
+		            "CTI explanation not sent: automatic mail (Auto-Submitted: %s) gets "
+		            "no answer",
+		            msg->auto_submitted);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* filter_explain_rcpts - MSG's explain recipients as "<addr>", NULL-ended (transfer full) */
+static char **filter_explain_rcpts(const FilterMsg *msg)
+{
+	char **out = g_new0(char *, msg->explain_rcpts->len + 1);
+
+	for (guint i = 0; i < msg->explain_rcpts->len; i++)
+		out[i] = g_strdup_printf("<%s>", (const char *)msg->explain_rcpts->pdata[i]);
+	return out;
+}
+
+/* filter_explain - REQ was sent to an explain address: a dry-run job for ctid, which
+ * mails the explanation; no authorization or routing here, the explanation runs them */
+static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *outcome,
+                               GError **error)
+{
+	if (!filter_explain_answerable(msg, error))
+		return FALSE;
+	/* whatever the request asks, the job only explains, at once, to the sender:
+	 * a Notify-To would let anyone have explanations mailed to a third party */
+	req->dry_run = TRUE;
+	req->notify = TRUE;
+	g_clear_pointer(&req->notify_to, g_free);
+	req->trigger = CTI_TRIGGER_SYSTEM;
+	req->not_before = 0;
+	req->not_after = 0;
+	outcome->job_id = filter_submit(msg, req, g_ptr_array_index(msg->explain_rcpts, 0), NULL,
+	                                error);
+	if (outcome->job_id == NULL)
+		return FALSE;
+	outcome->is_request = TRUE;
+	outcome->explain = TRUE;
+	outcome->explain_rcpts = filter_explain_rcpts(msg);
+	outcome->discard = msg->explain_rcpts->len == msg->recipients->len;
+	return TRUE;
+}
+
 /* filter_msg_eom - decide on the whole message */
 gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 {
@@ -497,13 +582,20 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		g_propagate_error(error, local);
 		return FALSE;
 	}
+	if (msg->explain_rcpts->len > 0) {
+		if (!filter_explain(msg, req, outcome, error))
+			return FALSE;
+		outcome->request = g_steal_pointer(&req);
+		return TRUE;
+	}
 	if (!filter_authorize(msg, req, outcome, error) || !filter_route(msg, req, outcome, error))
 		return FALSE;
 	if (outcome->route != NULL && outcome->route->action == CTI_RELAY_FORWARD) {
 		outcome->request = g_steal_pointer(&req); /* relayed: no job here */
 		return TRUE;
 	}
-	outcome->job_id = filter_submit(msg, req, outcome->identity, error);
+	outcome->job_id =
+	    filter_submit(msg, req, filter_msg_first_recipient(msg), outcome->identity, error);
 	if (outcome->job_id == NULL)
 		return FALSE;
 	outcome->is_request = TRUE;
@@ -521,4 +613,5 @@ void filter_outcome_clear(FilterOutcome *outcome)
 	g_clear_pointer(&outcome->add_job_header, g_free);
 	g_clear_pointer(&outcome->identity, g_free);
 	g_clear_pointer(&outcome->route, route_step_result_free);
+	g_clear_pointer(&outcome->explain_rcpts, g_strfreev);
 }

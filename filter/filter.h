@@ -13,6 +13,10 @@
  *   body    -> filter_msg_body(): spool and scan for request part headers.
  *   end     -> filter_msg_eom():  parse a candidate with GMime, find and
  *              validate the request, SUBMIT it to ctid, report the job.
+ * A request sent to an explain address ([milter] explain_address) is a dry
+ * run whatever it says: it skips the authorization and routing steps (the
+ * explanation reports them) and goes to ctid with Dry-Run: yes forced, so
+ * ctid mails the explanation to the envelope sender and nothing is dialled.
  * Failures come back as GErrors for reply_from_error().
  */
 #ifndef MAILCTI_FILTER_FILTER_H
@@ -47,6 +51,9 @@ typedef struct {
 	char *identity;           /* the sender's identity when an authz step ran */
 	RouteStepResult *route;   /* the routing decision when a router is set; FORWARD: relay
 	                           * (rewrite the recipient, insert the hop header), no job */
+	gboolean explain;         /* sent to an explain address: a dry-run job, nothing dialled */
+	char **explain_rcpts;     /* explain: those recipients ("<addr>") to delete, NULL-ended */
+	gboolean discard;         /* explain: no other recipient is left, discard the mail */
 } FilterOutcome;
 
 /* filter_msg_new - a message context reading settings from CONFIG (borrowed, must outlive it) */
@@ -80,6 +87,10 @@ FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error);
 void filter_msg_body(FilterMsg *msg, const void *data, gsize len);
 /* filter_msg_eom - end of message: find, validate and submit the request; FALSE + error */
 gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error);
+
+/* filter_is_explain_address - RCPT (with or without <>) is one of CONFIG's [milter]
+ * explain_address entries: a local part on any domain, or a whole address (no case) */
+gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt);
 
 /* filter_outcome_clear - free what OUTCOME holds */
 void filter_outcome_clear(FilterOutcome *outcome);

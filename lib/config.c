@@ -114,6 +114,24 @@ static gboolean conf_is_over_limit(const char *v)
 	return strcmp(v, "tempfail") == 0 || strcmp(v, "reject") == 0;
 }
 
+/* conf_is_explain_addresses - each item a local part or local@domain, without control chars */
+static gboolean conf_is_explain_addresses(const char *v)
+{
+	g_auto(GStrv) list = identity_split_list(v);
+
+	for (gsize i = 0; list[i]; i++) {
+		const char *at = strchr(list[i], '@');
+
+		if (at == list[i] || (at != NULL && (at[1] == '\0' || strchr(at + 1, '@'))) ||
+		    strpbrk(list[i], "<>\"") != NULL)
+			return FALSE;
+		for (const char *p = list[i]; *p; p++)
+			if (g_ascii_iscntrl(*p))
+				return FALSE;
+	}
+	return TRUE;
+}
+
 #define OFF(f) offsetof(CtiConfig, f)
 
 static const ConfKey conf_keys[] = {
@@ -124,6 +142,8 @@ static const ConfKey conf_keys[] = {
     {"milter", "tmp_dir", CONF_STRING, OFF(tmp_dir), "/var/spool/mailcti/tmp", 0, 0},
     {"milter", "user", CONF_STRING, OFF(milter_user), "postfix", 0, 0},
     {"milter", "ctid_timeout_ms", CONF_INT, OFF(ctid_timeout_ms), "10000", 100, 600000},
+    {"milter", "explain_address", CONF_STRING, OFF(explain_address), "explain", 0, 0,
+     conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
 
     {"ctid", "socket", CONF_STRING, OFF(ctid_socket), "/run/mailcti/ctid.sock", 0, 0},
     {"ctid", "retrieval_socket", CONF_STRING, OFF(retrieval_socket), "/run/mailcti/retrieval.sock",
@@ -151,7 +171,7 @@ static const ConfKey conf_keys[] = {
     {"pbx", "password", CONF_SECRET, OFF(pbx_password), "", 0, 0},
     {"pbx", "session_duration", CONF_INT, OFF(session_duration), "300", 10, 86400},
     {"pbx", "reconnect_min_ms", CONF_INT, OFF(reconnect_min_ms), "100", 10, 600000},
-    {"pbx", "reconnect_max_ms", CONF_INT, OFF(reconnect_max_ms), "900", 10, 3600000},
+    {"pbx", "reconnect_max_ms", CONF_INT, OFF(reconnect_max_ms), "500", 10, 3600000},
     {"pbx", "method", CONF_STRING, OFF(call_method), "native", 0, 0, conf_is_method,
      "native or server-lines"},
     {"pbx", "server_lines", CONF_STRING, OFF(server_lines), "", 0, 0, conf_is_lines,

@@ -24,6 +24,7 @@ typedef struct {
 	char *tmp_dir;             /* tmp_dir= where the milter spools a candidate mail, "/var/spool/mailcti/tmp" */
 	char *milter_user;         /* user= drop root to this user after binding, "postfix"; "" keeps the current user */
 	int ctid_timeout_ms;       /* ctid_timeout_ms= how long to wait for ctid's durable ack, 10000 */
+	char *explain_address;     /* explain_address= dry-run addresses: "local" (any domain) or "local@domain" list, "explain"; "" = off */
 
 	/* [ctid] */
 	char *ctid_socket;         /* socket= control/submission socket, "/run/mailcti/ctid.sock" */
@@ -51,7 +52,7 @@ typedef struct {
 	char *pbx_password;        /* password= */
 	int session_duration;      /* session_duration= seconds, 300 */
 	int reconnect_min_ms;      /* reconnect_min_ms= 100 */
-	int reconnect_max_ms;      /* reconnect_max_ms= 900 */
+	int reconnect_max_ms;      /* reconnect_max_ms= 500 */
 	char *call_method;         /* method= native | server-lines: how conference/intrude/forward are done */
 	char *server_lines;        /* server_lines= the gateway's own lines, e.g. "7001,7002" ("" = none) */
 

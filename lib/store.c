@@ -2,10 +2,19 @@
  * accepted message.
  *
  * The CtiStore owns the sqlite3 handle and the spool directory name; jobs and
- * attempts returned are owned by the caller.  store_submit() is the
- * durability point: temp file, write, fsync, link to <id>.eml, fsync the
- * directory, then INSERT in its own transaction; if the INSERT fails the spool
- * file is removed again, so there is never half a job.  Every failure of the
+ * attempts returned are owned by the caller.  store_submit_batch() (and
+ * store_submit(), a batch of one) is the durability point: per job a temp
+ * file, write, fsync, link to <id>.eml; then one fsync of the spool directory
+ * for the whole batch and one INSERT transaction (synchronous=FULL) for all
+ * its rows.  If the directory fsync or the transaction fails, every file of
+ * the batch is removed again, so there is never half a job.  Group commit:
+ * the directory fsync and the WAL commit are shared by the batch; each file
+ * still gets its own fsync.  syncfs() on the spool filesystem once per batch
+ * would save those too, but it flushes every dirty page of that filesystem
+ * (other programs' writes, the WAL of unrelated DBs) with latency we do not
+ * control, and it reports an error of any file, not ours; per-file fsync of a
+ * page-cache-hot file is cheap beside the shared journal commit ext4 does
+ * anyway.  A bad or duplicate id fails only its own job.  Every failure of the
  * disk or the database that may pass (ENOSPC, EIO, read-only, SQLITE_BUSY,
  * SQLITE_FULL, ...) is CTI_STORE_ERROR_TEMP; bad data, a duplicate id and a
  * wrong schema are CTI_STORE_ERROR_PERM.  All SQL uses bound parameters.
@@ -383,11 +392,12 @@ static gboolean store_spool_reclaim(CtiStore *store, int err, const char *tmp, c
 	return TRUE;
 }
 
-/* store_spool_write - MESSAGE durably at FINAL; EEXIST (a duplicate id) is PERM and touches
- * nothing, unless the file is an orphan without a job row (store_spool_reclaim)
- */
-static gboolean store_spool_write(CtiStore *store, const char *final, const char *id,
-                                  const void *message, gsize len, GError **error)
+/* store_spool_file - MESSAGE written and fsync'd at FINAL (the directory entry is not yet
+ * durable: the caller fsyncs the directory once for the whole batch); EEXIST (a duplicate
+ * id) is PERM and touches nothing, unless the file is an orphan without a job row
+ * (store_spool_reclaim) */
+static gboolean store_spool_file(CtiStore *store, const char *final, const char *id,
+                                 const void *message, gsize len, GError **error)
 {
 	g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp", store->spool_dir, id);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -402,10 +412,6 @@ static gboolean store_spool_write(CtiStore *store, const char *final, const char
 	if (ok && link(tmp, final) < 0)
 		ok = store_spool_reclaim(store, errno, tmp, final, id, error);
 	unlink(tmp);
-	if (ok && !store_fsync_dir(store->spool_dir, error)) {
-		unlink(final);
-		ok = FALSE;
-	}
 	return ok;
 }
 
@@ -416,19 +422,12 @@ static gboolean store_spool_write(CtiStore *store, const char *final, const char
 	"mailbox, created, "                                                                       \
 	"due_at, deadline, attempts, reason, finished, notified"
 
-static gboolean store_insert_job(CtiStore *store, const CtiJob *job, GError **error)
+/* store_insert_row - bind JOB to the prepared INSERT ST, run it and reset ST */
+static gboolean store_insert_row(CtiStore *store, sqlite3_stmt *st, const CtiJob *job,
+                                 GError **error)
 {
-	sqlite3_stmt *st;
+	int rc;
 
-	if (!store_exec(store, "BEGIN IMMEDIATE", error))
-		return FALSE;
-	st = store_prepare(
-	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	    error);
-	if (!st) {
-		store_rollback(store);
-		return FALSE;
-	}
 	store_bind_text(st, 1, job->id);
 	store_bind_text(st, 2, job_state_name(job->state));
 	store_bind_text(st, 3, job->request);
@@ -446,39 +445,125 @@ static gboolean store_insert_job(CtiStore *store, const CtiJob *job, GError **er
 	store_bind_text(st, 15, job->reason);
 	sqlite3_bind_int64(st, 16, job->finished);
 	sqlite3_bind_int(st, 17, job->notified ? 1 : 0);
-	if (!store_step_done(store, st, "insert job", error) ||
-	    !store_exec(store, "COMMIT", error)) {
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return store_sql_fail(store, rc, "insert job", error);
+	return TRUE;
+}
+
+/* store_insert_batch - the rows of every item still without an error, in one transaction */
+static gboolean store_insert_batch(CtiStore *store, CtiStoreSubmit *items, gsize n, GError **error)
+{
+	sqlite3_stmt *st;
+	gboolean ok = TRUE;
+
+	if (!store_exec(store, "BEGIN IMMEDIATE", error))
+		return FALSE;
+	st = store_prepare(
+	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    error);
+	if (!st) {
+		store_rollback(store);
+		return FALSE;
+	}
+	for (gsize i = 0; ok && i < n; i++)
+		if (items[i].error == NULL)
+			ok = store_insert_row(store, st, items[i].job, error);
+	sqlite3_finalize(st);
+	if (!ok || !store_exec(store, "COMMIT", error)) {
 		store_rollback(store);
 		return FALSE;
 	}
 	return TRUE;
 }
 
-/* store_submit - spool file first, then the row; either both or neither */
-gboolean store_submit(CtiStore *store, CtiJob *job, const void *message, gsize len, GError **error)
+/* store_batch_check - id and creation time of ITEM's job; PERM for a bad id, an id twice
+ * in the batch (SEEN) or an id the store already holds */
+static gboolean store_batch_check(CtiStore *store, CtiStoreSubmit *item, GHashTable *seen)
 {
-	g_autofree char *path = NULL;
+	CtiJob *job = item->job;
+	g_autoptr(GError) local = NULL;
 
-	g_return_val_if_fail(store && job && job->request && job->sender && job->recipient, FALSE);
 	if (!job->id)
 		job->id = store_new_job_id();
+	if (job->created == 0)
+		job->created = (gint64)(g_get_real_time() / G_USEC_PER_SEC);
 	if (!store_job_id_valid(job->id)) {
-		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM,
+		g_set_error(&item->error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM,
 		            "bad job id (want %d lower-case hex digits)", CTI_JOB_ID_LEN);
 		return FALSE;
 	}
-	if (job->created == 0)
-		job->created = (gint64)(g_get_real_time() / G_USEC_PER_SEC);
-	path = store_message_path(store, job->id);
-	if (!store_spool_write(store, path, job->id, message, len, error))
+	if (!g_hash_table_add(seen, job->id) || store_job_exists(store, job->id, &local)) {
+		g_set_error(&item->error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM,
+		            "job %s: duplicate job id", job->id);
 		return FALSE;
-	if (!store_insert_job(store, job, error)) {
-		unlink(path);
-		store_fsync_dir(store->spool_dir, NULL);
-		g_prefix_error(error, "job %s: ", job->id);
+	}
+	if (!g_error_matches(local, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND)) {
+		g_propagate_prefixed_error(&item->error, g_steal_pointer(&local), "job %s: ", job->id);
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* store_batch_undo - the batch failed with ERROR: remove the files it wrote, every job fails */
+static void store_batch_undo(CtiStore *store, CtiStoreSubmit *items, gsize n, const GError *error)
+{
+	for (gsize i = 0; i < n; i++) {
+		g_autofree char *path = NULL;
+
+		if (items[i].error != NULL)
+			continue;
+		path = store_message_path(store, items[i].job->id);
+		unlink(path);
+		g_set_error(&items[i].error, error->domain, error->code, "job %s: %s",
+		            items[i].job->id, error->message);
+	}
+	store_fsync_dir(store->spool_dir, NULL);
+}
+
+/* store_submit_batch - every file written and fsync'd, one directory fsync, one transaction */
+gsize store_submit_batch(CtiStore *store, CtiStoreSubmit *items, gsize n)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) error = NULL;
+	gsize written = 0;
+
+	g_return_val_if_fail(store && (items || n == 0), 0);
+	for (gsize i = 0; i < n; i++) {
+		CtiJob *job = items[i].job;
+		g_autofree char *path = NULL;
+
+		g_return_val_if_fail(job && job->request && job->sender && job->recipient, 0);
+		g_return_val_if_fail(items[i].error == NULL, 0);
+		if (!store_batch_check(store, &items[i], seen))
+			continue;
+		path = store_message_path(store, job->id);
+		if (store_spool_file(store, path, job->id, items[i].message, items[i].len,
+		                     &items[i].error))
+			written++;
+	}
+	if (written == 0)
+		return 0;
+	if (!store_fsync_dir(store->spool_dir, &error) ||
+	    !store_insert_batch(store, items, n, &error)) {
+		store_batch_undo(store, items, n, error);
+		return 0;
+	}
+	return written;
+}
+
+/* store_submit - a batch of one: spool file first, then the row; either both or neither */
+gboolean store_submit(CtiStore *store, CtiJob *job, const void *message, gsize len, GError **error)
+{
+	CtiStoreSubmit item = {job, message, len, NULL};
+
+	g_return_val_if_fail(store && job && job->request && job->sender && job->recipient, FALSE);
+	if (store_submit_batch(store, &item, 1) == 1)
+		return TRUE;
+	g_propagate_error(error, item.error);
+	return FALSE;
 }
 
 static char *store_col_text(sqlite3_stmt *st, int i)

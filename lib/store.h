@@ -82,6 +82,19 @@ char *store_new_job_id(void);
 /* store_submit - make MESSAGE durable and commit JOB (job->id set by caller or
  * generated if NULL); TRUE only when both are on disk */
 gboolean store_submit(CtiStore *store, CtiJob *job, const void *message, gsize len, GError **error);
+/* One job of a group commit (store_submit_batch): the caller fills JOB, MESSAGE, LEN;
+ * ERROR is set (transfer full, caller frees) when that job was not stored. */
+typedef struct {
+	CtiJob *job;
+	const void *message;
+	gsize len;
+	GError *error;
+} CtiStoreSubmit;
+
+/* store_submit_batch - store_submit() for N jobs sharing one directory fsync and one
+ * SQLite transaction; returns how many are durable (those with ERROR NULL).  A job
+ * with a bad or duplicate id fails alone (PERM); a disk or DB failure fails them all */
+gsize store_submit_batch(CtiStore *store, CtiStoreSubmit *items, gsize n);
 /* store_get - one job (transfer full) or NULL + CTI_STORE_ERROR_NOT_FOUND */
 CtiJob *store_get(CtiStore *store, const char *id, GError **error);
 /* store_update - write every mutable field of JOB (state, due_at, deadline, attempts, reason, finished, notified) */

@@ -478,6 +478,155 @@ START_TEST(test_eom_too_big)
 }
 END_TEST
 
+/* ---- the explain address ([milter] explain_address) ---- */
+
+typedef struct {
+	const char *setting;
+	const char *rcpt;
+	gboolean expect;
+} ExplainAddrCase;
+
+static const ExplainAddrCase explain_addr_cases[] = {
+    {"explain", "<explain@test.example>", TRUE},
+    {"explain", "Explain@Other.Example", TRUE},
+    {"explain", "<call@test.example>", FALSE},
+    {"explain", "<explainer@test.example>", FALSE},
+    {"explain", "<my-explain@test.example>", FALSE},
+    {"explain", "<explain>", FALSE},
+    {"explain", "<>", FALSE},
+    {"", "<explain@test.example>", FALSE},
+    {"dry@gw-a.example", "<DRY@GW-A.example>", TRUE},
+    {"dry@gw-a.example", "<dry@gw-b.example>", FALSE},
+    {"dry@gw-a.example, why", "<why@gw-b.example>", TRUE},
+    {"dry@gw-a.example, why", "<explain@gw-a.example>", FALSE},
+};
+
+START_TEST(test_explain_address)
+{
+	const ExplainAddrCase *c = &explain_addr_cases[_i];
+
+	g_free(config->explain_address);
+	config->explain_address = g_strdup(c->setting);
+	ck_assert_msg(filter_is_explain_address(config, c->rcpt) == c->expect, "'%s' with '%s'",
+	              c->rcpt, c->setting);
+}
+END_TEST
+
+/* drive_envelope - MAIL through end of message with SENDER and RCPTS (NULL-ended) */
+static gboolean drive_envelope(const Mail *mail, const char *sender, const char *const *rcpts,
+                               AuthzStep *authz, FilterOutcome *outcome, GError **error)
+{
+	g_autoptr(FilterMsg) msg = filter_msg_new(config);
+
+	filter_msg_set_authz(msg, authz);
+	filter_msg_envelope(msg, sender, NULL, "127.0.0.1");
+	for (const char *const *r = rcpts; *r; r++)
+		filter_msg_recipient(msg, *r);
+	for (const char *const *h = mail->headers; *h; h += 2)
+		filter_msg_header(msg, h[0], h[1]);
+	ck_assert_int_eq(filter_msg_eoh(msg, error), FILTER_EOH_CONTINUE);
+	drive_body(msg, mail);
+	return filter_msg_eom(msg, outcome, error);
+}
+
+#define EXPLAIN_BODY                                                                               \
+	BODY_START "Source: 2009\r\nDestination: 0312345678\r\nNotify-To: victim@else.example\r\n" \
+	           "Trigger: user\r\nNot-Before: 2099-01-01T00:00:00Z\r\n--b1--\r\n"
+
+/* a request to explain@: a dry-run job for the sender, authorization left to the explanation */
+START_TEST(test_eom_explain)
+{
+	static const char *const only[] = {"<explain@test.example>", NULL};
+	static const char *const two[] = {"<bob@test.example>", "<Explain@test.example>", NULL};
+	const char *const *rcpts = _i == 0 ? only : two;
+	Mail mail = {multipart_headers, EXPLAIN_BODY, 9};
+	FakeCtid fake = {.verb = "OK", .job_id = "J-8"};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthzStep) authz = NULL;
+	g_autoptr(CtiRequest) sent = NULL;
+	FilterOutcome outcome;
+	const char *text;
+
+	/* no policy DB: the authorization step would refuse every request */
+	g_free(config->policy_db);
+	config->policy_db = g_build_filename(tmp_root, "no-policy.db", NULL);
+	authz = authz_step_new(config, &error);
+	ck_assert_ptr_nonnull(authz);
+	fake_ctid_start(&fake, ctid_path);
+	ck_assert_msg(drive_envelope(&mail, "<alice@test.example>", rcpts, authz, &outcome, &error),
+	              "%s", error ? error->message : "");
+	fake_ctid_join(&fake);
+	ck_assert(outcome.is_request && outcome.explain);
+	ck_assert_str_eq(outcome.job_id, "J-8");
+	ck_assert_ptr_null(outcome.add_job_header);
+	ck_assert_int_eq(outcome.discard, _i == 0);
+	ck_assert_str_eq(outcome.explain_rcpts[0],
+	                 _i == 0 ? "<explain@test.example>" : "<Explain@test.example>");
+	ck_assert_ptr_null(outcome.explain_rcpts[1]);
+	ck_assert_str_eq(ipc_frame_get(fake.received, "Recipient"),
+	                 _i == 0 ? "explain@test.example" : "Explain@test.example");
+	ck_assert_ptr_null(ipc_frame_get(fake.received, "Mailbox"));
+	text = ipc_frame_get(fake.received, "Request");
+	sent = request_parse(text, strlen(text), NULL);
+	ck_assert_ptr_nonnull(sent);
+	ck_assert(sent->dry_run && sent->notify);
+	ck_assert_ptr_null(sent->notify_to);
+	ck_assert_int_eq(sent->trigger, CTI_TRIGGER_SYSTEM);
+	ck_assert_int_eq(sent->not_before, 0);
+	ck_assert_str_eq(sent->source, "2009");
+	filter_outcome_clear(&outcome);
+	fake_ctid_stop(&fake, ctid_path);
+	/* the same mail to call@ meets the authorization step */
+	ck_assert(!drive_envelope(&mail, "<alice@test.example>",
+	                          (const char *const[]){"<call@test.example>", NULL}, authz,
+	                          &outcome, &error));
+	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED));
+	filter_outcome_clear(&outcome);
+}
+END_TEST
+
+typedef struct {
+	const char *what;
+	const char *sender;
+	const char *const *headers;
+	const char *text;
+} ExplainRefusal;
+
+static const char *const auto_headers[] = {
+    "From",
+    " robot@test.example",
+    "Auto-Submitted",
+    " auto-replied",
+    "Content-Type",
+    " multipart/mixed; boundary=\"b1\"",
+    NULL,
+};
+
+static const ExplainRefusal explain_refusals[] = {
+    {"null sender", "<>", multipart_headers, "has none"},
+    {"auto-submitted", "<robot@test.example>", auto_headers, "Auto-Submitted: auto-replied"},
+};
+
+/* what an explanation cannot answer is refused at once, without asking ctid */
+START_TEST(test_eom_explain_refused)
+{
+	static const char *const rcpts[] = {"<explain@test.example>", NULL};
+	const ExplainRefusal *c = &explain_refusals[_i];
+	Mail mail = {c->headers, GOOD_BODY, 0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(FilterReply) reply = NULL;
+	FilterOutcome outcome;
+
+	ck_assert_msg(!drive_envelope(&mail, c->sender, rcpts, NULL, &outcome, &error), "%s",
+	              c->what);
+	filter_outcome_clear(&outcome);
+	reply = reply_from_error(error);
+	ck_assert_str_eq(reply->rcode, "550");
+	ck_assert_str_eq(reply->xcode, "5.7.1");
+	ck_assert_msg(strstr(reply->text, c->text) != NULL, "%s: %s", c->what, reply->text);
+}
+END_TEST
+
 static Suite *filter_suite(void)
 {
 	Suite *s = suite_create("filter");
@@ -495,6 +644,12 @@ static Suite *filter_suite(void)
 	tcase_add_loop_test(tc, test_eom_local, 0, G_N_ELEMENTS(local_cases));
 	tcase_add_test(tc, test_eom_too_big);
 	tcase_add_test(tc, test_job_id);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("filter_is_explain_address");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_explain_address, 0, G_N_ELEMENTS(explain_addr_cases));
+	tcase_add_loop_test(tc, test_eom_explain, 0, 2);
+	tcase_add_loop_test(tc, test_eom_explain_refused, 0, G_N_ELEMENTS(explain_refusals));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,7 @@
 /* check_store - the job store: submit/get/update/list/attempts, reopen keeps jobs,
  * temporary failures (read-only spool dir, locked DB) leave no half job, duplicate
- * ids are refused, and the embedded schema equals schema/jobs-*.sql. */
+ * ids are refused, and the embedded schema equals schema/jobs-*.sql; a group commit
+ * (store_submit_batch) stores every job or, on a disk/DB failure, none. */
 #define _GNU_SOURCE /* setresuid */
 #include <check.h>
 #include <errno.h>
@@ -504,6 +505,119 @@ START_TEST(test_state_names)
 }
 END_TEST
 
+/* ---- store_submit_batch ---- */
+
+#define BATCH_N 5
+
+/* batch_items - N new jobs with their own message text in ITEMS; TEXTS keeps the texts */
+static void batch_items(CtiStoreSubmit *items, char **texts, gsize n)
+{
+	for (gsize i = 0; i < n; i++) {
+		texts[i] = g_strdup_printf("Subject: job %zu\r\n\r\nbody %zu\r\n", i, i);
+		items[i] = (CtiStoreSubmit){new_job("alice@example.org", 1000 + (gint64)i), texts[i],
+		                            strlen(texts[i]), NULL};
+	}
+}
+
+static void batch_clear(CtiStoreSubmit *items, char **texts, gsize n)
+{
+	for (gsize i = 0; i < n; i++) {
+		g_clear_pointer(&items[i].job, job_free);
+		g_clear_error(&items[i].error);
+		g_clear_pointer(&texts[i], g_free);
+	}
+}
+
+/* every job of a batch is stored with its own message, like n store_submit() calls */
+START_TEST(test_batch_all_stored)
+{
+	CtiStore *s = open_store();
+	CtiStoreSubmit items[BATCH_N];
+	char *texts[BATCH_N];
+
+	batch_items(items, texts, BATCH_N);
+	ck_assert_uint_eq(store_submit_batch(s, items, BATCH_N), BATCH_N);
+	for (gsize i = 0; i < BATCH_N; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(CtiJob) got = store_get(s, items[i].job->id, &error);
+		g_autofree char *path = store_message_path(s, items[i].job->id);
+		g_autofree char *contents = NULL;
+
+		ck_assert_ptr_null(items[i].error);
+		ck_assert_msg(got != NULL, "%s", error ? error->message : "");
+		ck_assert_int_eq(got->created, 1000 + (gint64)i);
+		ck_assert(g_file_get_contents(path, &contents, NULL, NULL));
+		ck_assert_str_eq(contents, texts[i]);
+	}
+	ck_assert_uint_eq(count_spool(), BATCH_N);
+	ck_assert_uint_eq(store_submit_batch(s, items, 0), 0);
+	batch_clear(items, texts, BATCH_N);
+	store_close(s);
+}
+END_TEST
+
+/* a bad id, an id twice in the batch and an id already stored fail alone (PERM); the
+ * stored job's message is not touched and the others are stored */
+START_TEST(test_batch_perm_alone)
+{
+	CtiStore *s = open_store();
+	g_autoptr(CtiJob) old = new_job("a@b.example", 100);
+	g_autoptr(GError) error = NULL;
+	CtiStoreSubmit items[BATCH_N];
+	char *texts[BATCH_N];
+	g_autofree char *old_path = NULL;
+	g_autofree char *contents = NULL;
+
+	ck_assert(store_submit(s, old, msg, sizeof(msg) - 1, &error));
+	batch_items(items, texts, BATCH_N);
+	items[1].job->id = g_strdup("not-hex");
+	items[2].job->id = g_strdup(old->id);
+	items[0].job->id = store_new_job_id();
+	items[3].job->id = g_strdup(items[0].job->id);
+	ck_assert_uint_eq(store_submit_batch(s, items, BATCH_N), 2);
+	ck_assert_ptr_null(items[0].error);
+	ck_assert_ptr_null(items[4].error);
+	for (gsize i = 1; i <= 3; i++)
+		ck_assert_msg(g_error_matches(items[i].error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM),
+		              "item %zu: %s", i, items[i].error ? items[i].error->message : "none");
+	old_path = store_message_path(s, old->id);
+	ck_assert(g_file_get_contents(old_path, &contents, NULL, NULL));
+	ck_assert_str_eq(contents, msg);
+	ck_assert_uint_eq(count_spool(), 3);
+	batch_clear(items, texts, BATCH_N);
+	store_close(s);
+}
+END_TEST
+
+/* the DB locked by another writer: every job of the batch fails TEMP, no file is left,
+ * and the same batch goes through once the lock is gone */
+START_TEST(test_batch_temp_all)
+{
+	CtiStore *s = open_store();
+	g_autofree char *db = g_build_filename(tmpdir, "db", "jobs.db", NULL);
+	CtiStoreSubmit items[BATCH_N];
+	char *texts[BATCH_N];
+	sqlite3 *raw = NULL;
+
+	batch_items(items, texts, BATCH_N);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_uint_eq(store_submit_batch(s, items, BATCH_N), 0);
+	for (gsize i = 0; i < BATCH_N; i++) {
+		ck_assert_msg(g_error_matches(items[i].error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP),
+		              "item %zu: %s", i, items[i].error ? items[i].error->message : "none");
+		g_clear_error(&items[i].error);
+	}
+	ck_assert_uint_eq(count_spool(), 0);
+	sqlite3_exec(raw, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(raw);
+	ck_assert_uint_eq(store_submit_batch(s, items, BATCH_N), BATCH_N);
+	ck_assert_uint_eq(count_spool(), BATCH_N);
+	batch_clear(items, texts, BATCH_N);
+	store_close(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -525,6 +639,13 @@ int main(void)
 	tcase_add_test(tc, test_schema_files);
 	tcase_add_test(tc, test_state_names);
 	tcase_add_test(tc, test_forwardings);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("submit_batch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_batch_all_stored);
+	tcase_add_test(tc, test_batch_perm_alone);
+	tcase_add_test(tc, test_batch_temp_all);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

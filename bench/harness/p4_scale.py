@@ -6,11 +6,13 @@ dispatch at scale, P2 measures the fsync'd commit.
 SUBMITted straight over its ipc socket (4 parallel clients): 500 calls to a
 never-answering number with Monitor-Time 1 h (a live call and monitors
 each), the rest half waiting on a timer (Not-Before a day ahead) and half
-waiting for the mailbox owner (Trigger: user).  Reported: submit rate, ctid's RSS and peak RSS once
-all are live (STATUS counts checked).  Target: RSS <= 40 MiB.
-(b) CSTA rate: 4,000 jobs, each from its own extension to its own number, due at one common second (Not-Before a few seconds
-ahead) fire together; the rate of requests pbx-sim logs ("rx" lines) during
-that burst is what ctid drove.  Target >= 2,000 requests/s.  pbx-sim's own
+waiting for the mailbox owner (Trigger: user).  Reported: submit rate (also
+per 2,000 jobs), ctid's RSS and peak RSS once all are live (STATUS counts).
+Target: RSS <= 40 MiB.  Runs after (b).
+(b) CSTA rate: 4,000 jobs, each from its own extension to its own number,
+due at one common second (Not-Before a few seconds ahead), fire together; the
+rate of requests pbx-sim logs ("rx" lines) during that burst is what ctid
+drove (the busiest second is the figure).  Target >= 2,000 requests/s.  pbx-sim's own
 ceiling comes from pbxsim's bench/pbx-sim-bench.py when present.
 Owns the processes it starts.
 """

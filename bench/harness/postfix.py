@@ -127,8 +127,8 @@ class Postfix:
         r = subprocess.run(["postfix", "-c", self.etc, verb], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
         if r.returncode != 0:
-            raise util.HarnessError("postfix %s: exit %d: %s %s" % (verb, r.returncode, r.stdout.strip(),
-                                                                    util.log_tail(os.path.join(self.logdir, "maillog"))))
+            tail = util.log_tail(os.path.join(self.logdir, "maillog"))
+            raise util.HarnessError("postfix %s: exit %d: %s %s" % (verb, r.returncode, r.stdout.strip(), tail))
 
     def master_pid(self):
         try:

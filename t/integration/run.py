@@ -32,8 +32,9 @@ import test_routing  # noqa: E402  (starts a pair of stacks of its own)
 import test_media  # noqa: E402
 import test_ops  # noqa: E402
 import test_reliability  # noqa: E402  (kills and restarts services; private stacks for R4/R6)
+import test_trigger_user  # noqa: E402  (stops and starts ctid; doveadm save)
 
-MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability]
+MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability, test_trigger_user]
 
 
 class Context:

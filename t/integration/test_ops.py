@@ -50,12 +50,12 @@ def _password_file(ctx, user):
     return path
 
 
-def _send(ctx, *args, user="alice", binary=None, timeout=120):
-    """cti-send with the stack's SMTP submission as USER; the CompletedProcess."""
+def _send(ctx, *args, user="alice", binary=None, timeout=120, gateway=None):
+    """cti-send with the stack's SMTP submission as USER (to GATEWAY, default the CTI address)."""
     pw = _password_file(ctx, user)
     try:
         cmd = [binary or _bin(ctx, "cti-send"), "--from", ctx.stack.address(user),
-               "--gateway", ctx.stack["CTI_ADDRESS"],
+               "--gateway", gateway or ctx.stack["CTI_ADDRESS"],
                "--smtp", "127.0.0.1:%s" % ctx.stack["SMTP_PORT"], "--user", user,
                "--password-file", pw] + list(args)
         return subprocess.run(cmd, capture_output=True, timeout=timeout)
@@ -377,6 +377,54 @@ def test_dry_run_explanation_mail(ctx):
     _check(job["State"] == "success" and job["Attempts"] == "0", "dry-run job: %r" % job)
 
 
+def _explain_by_mail(ctx, *args):
+    """A request mailed by alice to the explain address: (Message-ID, explanation mail, body)."""
+    res = _send(ctx, *args, gateway=ctx.stack.address("explain"))
+    _check(res.returncode == 0, "the explain address did not take the mail (exit %d): %s %s"
+           % (res.returncode, res.stdout.decode(), res.stderr.decode()))
+    mid = _submitted_id(res)
+    found = find_mail(ctx.stack.maildir("alice"), in_reply_to("<%s>" % mid), WAIT)
+    _check(found, "no explanation mail replying to %s" % mid)
+    return mid, found[1], found[1].get_payload(decode=True).decode()
+
+
+def test_explain_address(ctx):
+    """Mail to explain@: explained (execute, refuse without a 550, relay), sent to the sender, never dialled."""
+    t0 = time.time()
+    explain_box = set(libmail.maildir_files(ctx.stack.maildir("explain")))
+    carol_box = set(libmail.maildir_files(ctx.stack.maildir("carol")))
+    mid, msg, body = _explain_by_mail(ctx, "--source", "2001", "--to", "0312345678", "--say", "hello",
+                                      "--notify-to", ctx.stack.address("carol"))
+    _check(msg["Subject"] == "CTI dry run: execute", "valid: Subject %r\n%s" % (msg["Subject"], body))
+    for part in ("identified as 'alice'", "may use extension 2001", "allowed", "speech synthesis",
+                 "nothing was dialled"):
+        _check(part in body, "%r not in the explanation:\n%s" % (part, body))
+    job = _job_of(ctx, mid)
+    _check(job["State"] == "success" and job["Attempts"] == "0" and job["Recipient"] == ctx.stack.address("explain"),
+           "explain job: %r" % job)
+    _, msg, body = _explain_by_mail(ctx, "--source", "2009", "--to", "0312345678")
+    _check(msg["Subject"] == "CTI dry run: refuse", "not granted: Subject %r\n%s" % (msg["Subject"], body))
+    _check("2009" in body and "may not use" in body, "the refusal is not explained:\n%s" % body)
+    _check(_ctictl(ctx, "gateway", "add", "explain-gw", "call@explain-gw.example").returncode == 0, "gateway add")
+    try:
+        _check(_ctictl(ctx, "route", "add", "0312345", "explain-gw").returncode == 0, "route add")
+        _, msg, body = _explain_by_mail(ctx, "--source", "2001", "--to", "0312345678")
+    finally:
+        _ctictl(ctx, "route", "del", "0312345")
+        _ctictl(ctx, "gateway", "del", "explain-gw")
+    _check(msg["Subject"] == "CTI dry run: relay" and "call@explain-gw.example" in body,
+           "relayed: Subject %r\n%s" % (msg["Subject"], body))
+    _check(ctx.stack.wait_queue_empty(), "mail left in the Postfix queue")
+    with open(ctx.stack.log_path("maillog"), errors="replace") as f:
+        _check("explain-gw.example" not in f.read(), "the explain request was relayed to the other gateway")
+    calls = [c for c in ctx.pbx.rx("MakeCall", t0) if c["args"].get("callingDevice") in ("2001", "2009")]
+    _check(not calls, "an explain request dialled: %r" % calls)
+    _check(set(libmail.maildir_files(ctx.stack.maildir("explain"))) == explain_box,
+           "request mails reached the explain mailbox")
+    _check(set(libmail.maildir_files(ctx.stack.maildir("carol"))) == carol_box,
+           "Notify-To got an explanation: only the envelope sender may")
+
+
 # ---------------------------------------------------------------- packaging
 
 def test_install_destdir(ctx):
@@ -426,5 +474,6 @@ TESTS = [
     test_direct_channel_mail_result,
     test_ctictl_explain,
     test_dry_run_explanation_mail,
+    test_explain_address,
     test_install_destdir,
 ]
