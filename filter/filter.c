@@ -3,7 +3,11 @@
  * A FilterMsg owns everything about one message: envelope strings, the
  * header block as received (in memory, bounded by max_message_size), the
  * scanner, and the spool file (created in tmp_dir and unlinked at once, so
- * nothing is left behind by a crash; closed by filter_msg_free()).  The
+ * nothing is left behind by a crash; closed by filter_msg_free()).  A
+ * multipart mail that does not announce a request is first kept in memory
+ * (FILTER_MEM_SPOOL bytes at most) and written to the spool file only when it
+ * grows past that or turns out to be a candidate, so ordinary mail never
+ * touches the disk and a big mail still streams through a bounded buffer.  The
  * config is borrowed.  Errors while spooling a multipart mail are kept and
  * reported at end of message, and only if the mail turns out to carry a
  * request: body chunks get no reply (SMFIP_NR_BODY), and a broken tmp_dir
@@ -30,6 +34,8 @@
 
 /* X-CTI-Hop headers kept: more than [routing] max_hops (at most 64) is a loop anyway */
 #define FILTER_MAX_HOPS 128
+/* the largest mail kept in memory before it is spooled to tmp_dir */
+#define FILTER_MEM_SPOOL (256 * 1024)
 /* Authentication-Results headers kept for the identity step */
 #define FILTER_MAX_AUTH_RESULTS 16
 
@@ -56,6 +62,7 @@ struct FilterMsg {
 	gboolean announced; /* the top-level headers announce a request */
 	Scan *scan;         /* multipart: scanning the body; NULL otherwise */
 	int spool_fd;       /* -1 when not spooling */
+	GByteArray *mem;    /* the mail so far while it is held in memory, else NULL */
 	gsize size;         /* header + body bytes seen */
 	gboolean too_big;
 	GError *deferred; /* a body-time failure, reported at eom */
@@ -83,6 +90,8 @@ void filter_msg_free(FilterMsg *msg)
 		return;
 	if (msg->spool_fd >= 0)
 		close(msg->spool_fd);
+	if (msg->mem != NULL)
+		g_byte_array_unref(msg->mem);
 	g_free(msg->sender);
 	g_free(msg->auth_authen);
 	g_free(msg->client_addr);
@@ -308,6 +317,28 @@ static gboolean filter_spool_open(FilterMsg *msg, GError **error)
 	return TRUE;
 }
 
+/* filter_mem_open - hold the headers and the blank line in memory; the body follows */
+static void filter_mem_open(FilterMsg *msg)
+{
+	msg->mem = g_byte_array_sized_new((guint)msg->headers->len + 4096);
+	g_byte_array_append(msg->mem, (const guint8 *)msg->headers->str, (guint)msg->headers->len);
+	g_byte_array_append(msg->mem, (const guint8 *)"\r\n", 2);
+	msg->size = msg->headers->len + 2;
+}
+
+/* filter_mem_spill - move the mail held in memory to a new spool file */
+static gboolean filter_mem_spill(FilterMsg *msg, GError **error)
+{
+	g_autoptr(GByteArray) mem = g_steal_pointer(&msg->mem);
+	gsize size = msg->size;
+
+	if (!filter_spool_open(msg, error))
+		return FALSE;
+	msg->size = size;
+	return filter_spool_write(msg, mem->data + msg->headers->len + 2,
+	                          mem->len - msg->headers->len - 2, error);
+}
+
 /* filter_msg_eoh - accept what cannot be a request; otherwise prepare for the body */
 FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
 {
@@ -323,6 +354,10 @@ FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
 		msg->scan = scan_new();
 	if (msg->too_big)
 		return FILTER_EOH_CONTINUE;
+	if (!msg->announced) {
+		filter_mem_open(msg);
+		return FILTER_EOH_CONTINUE;
+	}
 	if (filter_spool_open(msg, &local))
 		return FILTER_EOH_CONTINUE;
 	if (msg->announced) {
@@ -339,15 +374,24 @@ void filter_msg_body(FilterMsg *msg, const void *data, gsize len)
 {
 	if (msg->scan != NULL)
 		scan_feed(msg->scan, data, len);
-	if (msg->spool_fd < 0 || msg->deferred != NULL)
+	if ((msg->spool_fd < 0 && msg->mem == NULL) || msg->deferred != NULL)
 		return;
 	if (msg->size + len > msg->config->max_message_size) {
 		msg->too_big = TRUE;
-		close(msg->spool_fd);
+		if (msg->spool_fd >= 0)
+			close(msg->spool_fd);
 		msg->spool_fd = -1;
+		g_clear_pointer(&msg->mem, g_byte_array_unref);
 		return;
 	}
 	msg->size += len;
+	if (msg->mem != NULL && msg->mem->len + len <= FILTER_MEM_SPOOL &&
+	    !(msg->scan != NULL && scan_found(msg->scan))) {
+		g_byte_array_append(msg->mem, data, (guint)len);
+		return;
+	}
+	if (msg->mem != NULL && !filter_mem_spill(msg, &msg->deferred))
+		return;
 	filter_spool_write(msg, data, len, &msg->deferred);
 }
 
@@ -575,6 +619,8 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		            msg->config->max_message_size);
 		return FALSE;
 	}
+	if (msg->mem != NULL && !filter_mem_spill(msg, error))
+		return FALSE;
 	req = filter_read_request(msg, &local);
 	if (req == NULL) {
 		if (local == NULL)

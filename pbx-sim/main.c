@@ -17,10 +17,11 @@
 #include "session.h"
 #include "simconf.h"
 #include "simlog.h"
+#include "xml.h"
 
 typedef struct {
 	char *config, *listen, *log, *control, *ctl;
-	char *style, *ns, *media_dir;
+	char *style, *ns, *media_dir, *prefix;
 	double time_scale;
 } Options;
 
@@ -35,6 +36,7 @@ options_clear(Options *o)
 	g_free(o->style);
 	g_free(o->ns);
 	g_free(o->media_dir);
+	g_free(o->prefix);
 }
 
 static gboolean
@@ -93,6 +95,7 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &o->time_scale, "simulated seconds per wall second", "X" },
 		{ "session-style", 0, 0, G_OPTION_ARG_STRING, &o->style, "both|ecma354|system-status", "STYLE" },
 		{ "namespace", 0, 0, G_OPTION_ARG_STRING, &o->ns, "default CSTA edition", "ed3|ed4|ed6" },
+		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ NULL },
@@ -117,6 +120,13 @@ run(Options *o, SessStyle style, const char *ns)
 		g_free(conf->media_dir);
 		conf->media_dir = g_strdup(o->media_dir);
 	}
+	const char *prefix = o->prefix != NULL ? o->prefix : conf->prefix;
+	if (prefix != NULL && *prefix != '\0' && !xml_prefix_valid(prefix)) {
+		g_printerr("pbx-sim: bad element prefix \"%s\"\n", prefix);
+		simlog_close();
+		return 1;
+	}
+	xml_set_prefix(prefix);
 	model_init(conf);
 	if (!session_listen(o->listen, conf, style, ns, &err) ||
 	    (o->control != NULL && !control_listen(o->control, &err))) {
@@ -124,6 +134,7 @@ run(Options *o, SessStyle style, const char *ns)
 		session_shutdown();
 		model_shutdown();
 		simlog_close();
+		xml_set_prefix(NULL);
 		return 1;
 	}
 	simlog_kv("session", "event", "start", "listen", o->listen, "style", o->style, NULL);
@@ -138,6 +149,7 @@ run(Options *o, SessStyle style, const char *ns)
 	session_shutdown();
 	model_shutdown();
 	simlog_close();
+	xml_set_prefix(NULL);
 	return 0;
 }
 
@@ -164,7 +176,7 @@ dispatch(int argc, char **argv, Options *o)
 	    o->time_scale <= 0) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
-			   "[--namespace ed3|ed4|ed6] [--media-dir DIR]\n");
+			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR]\n");
 		return 1;
 	}
 	return run(o, style, ns);

@@ -172,11 +172,18 @@ sess_end(GString *xml, const char *root)
 static const char *
 root_name(const GString *xml)
 {
-	/* "<Name xmlns=..." : the name ends at the first space, '>' or '/'. */
+	/* "<Name xmlns=..." or "<p:Name xmlns:p=...": the local name ends at the
+	 * first space, '>' or '/'; the log records it without a prefix. */
 	static char name[64];
-	gsize n = strcspn(xml->str + 1, " />");
+	const char *start = xml->str + 1;
+	gsize n = strcspn(start, " />");
+	const char *colon = memchr(start, ':', n);
+	if (colon != NULL) {
+		n -= (gsize)(colon + 1 - start);
+		start = colon + 1;
+	}
 	n = MIN(n, sizeof name - 1);
-	memcpy(name, xml->str + 1, n);
+	memcpy(name, start, n);
 	name[n] = '\0';
 	return name;
 }

@@ -28,6 +28,7 @@ simconf_free(SimConf *conf)
 	g_free(conf->media_dir);
 	g_free(conf->user);
 	g_free(conf->password);
+	g_free(conf->prefix);
 	g_ptr_array_unref(conf->specs);
 	g_free(conf);
 }
@@ -199,6 +200,7 @@ load_sim(GKeyFile *kf, const char *path, SimConf *conf)
 	conf->session_max = get_double(kf, "session_max", 3600);
 	conf->user = g_key_file_get_string(kf, "sim", "user", NULL);
 	conf->password = g_key_file_get_string(kf, "sim", "password", NULL);
+	conf->prefix = g_key_file_get_string(kf, "sim", "prefix", NULL);
 	g_autofree char *media = g_key_file_get_string(kf, "sim", "media_dir", NULL);
 	if (media == NULL)
 		return;

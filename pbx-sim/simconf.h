@@ -42,6 +42,7 @@ typedef struct {
 	double session_max;         /* longest ECMA-354 session duration granted */
 	char *media_dir;            /* voice unit files; relative to the config file */
 	char *user, *password;      /* required ECMA-354 login when set */
+	char *prefix;               /* element prefix for what pbx-sim sends, or NULL */
 	GPtrArray *specs;           /* SimDeviceSpec* in file order */
 } SimConf;
 

@@ -7,6 +7,9 @@
  * xml_node_free().  Parsing fails (GError) on malformed XML or an empty document.
  *
  * Writing: helpers that append escaped elements to a caller-owned GString.
+ * Elements are unprefixed under a default xmlns, or, after xml_set_prefix(),
+ * every element carries "PREFIX:" and the root declares xmlns:PREFIX (as some
+ * switches send).  The prefix is process-wide: it is a simulator setting.
  * pbx-sim shares no code with ctid's codec on purpose.
  */
 #include "xml.h"
@@ -15,6 +18,8 @@
 
 /* CSTA messages nest a few levels; a limit keeps hostile input cheap. */
 #define XML_MAX_DEPTH 32
+
+static char *xml_prefix; /* element prefix for everything written, or NULL */
 
 typedef struct {
 	XmlNode *root;
@@ -217,43 +222,88 @@ xml_escape_append(GString *out, const char *text)
 	}
 }
 
-/* xml_open_root - append a root start tag with a default namespace */
+/* xml_set_prefix - write every element as PREFIX:name from now on; NULL or "" for none */
+void
+xml_set_prefix(const char *prefix)
+{
+	g_free(xml_prefix);
+	xml_prefix = prefix != NULL && *prefix != '\0' ? g_strdup(prefix) : NULL;
+}
+
+/* xml_prefix_valid - TRUE when PREFIX can be written as an XML name prefix */
+gboolean
+xml_prefix_valid(const char *prefix)
+{
+	if (prefix == NULL || !(g_ascii_isalpha(*prefix) || *prefix == '_'))
+		return FALSE;
+	for (const char *p = prefix; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr("_-.", *p) == NULL)
+			return FALSE;
+	return strlen(prefix) < 32 && g_ascii_strncasecmp(prefix, "xml", 3) != 0;
+}
+
+static void
+put_name(GString *out, const char *name)
+{
+	if (xml_prefix != NULL)
+		g_string_append_printf(out, "%s:", xml_prefix);
+	g_string_append(out, name);
+}
+
+static void
+put_root(GString *out, const char *name, const char *ns)
+{
+	g_string_append_c(out, '<');
+	put_name(out, name);
+	if (xml_prefix != NULL)
+		g_string_append_printf(out, " xmlns:%s=\"", xml_prefix);
+	else
+		g_string_append(out, " xmlns=\"");
+	xml_escape_append(out, ns);
+	g_string_append_c(out, '"');
+}
+
+/* xml_open_root - append a root start tag declaring namespace NS */
 void
 xml_open_root(GString *out, const char *name, const char *ns)
 {
-	g_string_append_printf(out, "<%s xmlns=\"", name);
-	xml_escape_append(out, ns);
-	g_string_append(out, "\">");
+	put_root(out, name, ns);
+	g_string_append_c(out, '>');
 }
 
-/* xml_empty_root - append an empty root element with a default namespace */
+/* xml_empty_root - append an empty root element declaring namespace NS */
 void
 xml_empty_root(GString *out, const char *name, const char *ns)
 {
-	g_string_append_printf(out, "<%s xmlns=\"", name);
-	xml_escape_append(out, ns);
-	g_string_append(out, "\"/>");
+	put_root(out, name, ns);
+	g_string_append(out, "/>");
 }
 
 /* xml_open - append a start tag */
 void
 xml_open(GString *out, const char *name)
 {
-	g_string_append_printf(out, "<%s>", name);
+	g_string_append_c(out, '<');
+	put_name(out, name);
+	g_string_append_c(out, '>');
 }
 
 /* xml_close - append an end tag */
 void
 xml_close(GString *out, const char *name)
 {
-	g_string_append_printf(out, "</%s>", name);
+	g_string_append(out, "</");
+	put_name(out, name);
+	g_string_append_c(out, '>');
 }
 
 /* xml_empty - append an empty element */
 void
 xml_empty(GString *out, const char *name)
 {
-	g_string_append_printf(out, "<%s/>", name);
+	g_string_append_c(out, '<');
+	put_name(out, name);
+	g_string_append(out, "/>");
 }
 
 /* xml_leaf - append <name>escaped text</name> */

@@ -24,6 +24,8 @@ const char *xml_path_text(const XmlNode *node, const char *path);
 const char *xml_text(const XmlNode *node);
 gboolean xml_is_leaf(const XmlNode *node);
 
+void xml_set_prefix(const char *prefix);
+gboolean xml_prefix_valid(const char *prefix);
 void xml_escape_append(GString *out, const char *text);
 void xml_open_root(GString *out, const char *name, const char *ns);
 void xml_close(GString *out, const char *name);

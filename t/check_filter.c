@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gmime/gmime.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -267,6 +268,52 @@ START_TEST(test_no_tmp_dir)
 	ck_assert(!drive(&candidate, &outcome, &error));
 	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_TEMP));
 	ck_assert(strstr(error->message, "missing") != NULL);
+}
+END_TEST
+
+/* spool_creations - files created in tmp_dir since the last call (inotify IN); drains it */
+static int spool_creations(int in)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(in, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + len;
+		     p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len)
+			n++;
+	return n;
+}
+
+/* a multipart mail without a request is held in memory and never creates a file in
+ * tmp_dir; one larger than the memory bound, or with a candidate part, is spooled */
+START_TEST(test_spool_only_when_needed)
+{
+	Mail plain = {multipart_headers, "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n",
+	              0};
+	Mail candidate = {multipart_headers, GOOD_BODY, 7};
+	g_autoptr(GString) big = g_string_new("--b1\r\nContent-Type: text/plain\r\n\r\n");
+	Mail large = {multipart_headers, NULL, 65535};
+	g_autoptr(GError) error = NULL;
+	FilterOutcome outcome;
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(inotify_add_watch(in, tmp_root, IN_CREATE), 0);
+	while (big->len < 300 * 1024)
+		g_string_append(big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789\r\n");
+	g_string_append(big, "--b1--\r\n");
+	large.body = big->str;
+	ck_assert(drive(&plain, &outcome, &error));
+	ck_assert(!outcome.is_request);
+	ck_assert_int_eq(spool_creations(in), 0);
+	ck_assert(drive(&large, &outcome, &error));
+	ck_assert(!outcome.is_request);
+	ck_assert_int_eq(spool_creations(in), 1);
+	ck_assert(!drive(&candidate, &outcome, &error)); /* no ctid listens: 451 */
+	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_TEMP));
+	ck_assert_int_eq(spool_creations(in), 1);
+	close(in);
 }
 END_TEST
 
@@ -635,6 +682,7 @@ static Suite *filter_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_eoh, 0, G_N_ELEMENTS(eoh_cases));
 	tcase_add_test(tc, test_no_tmp_dir);
+	tcase_add_test(tc, test_spool_only_when_needed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("filter_msg_eom");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -5,7 +5,8 @@
   t/integration/run.py --build BUILD_DIR      start a private stack from BUILD_DIR's
                                               binaries in a temporary directory, run,
                                               stop it and remove it (--keep keeps it)
-Options: -k SUBSTRING (run only matching tests), --time-scale X, --list,
+Options: -k SUBSTRING (run only matching tests), --exclude SUBSTRING (skip
+matching tests), --time-scale X, --list,
 --session-style ecma354|system-status, --namespace ed3|ed4|ed6 and
 --set GROUP.KEY=VALUE (repeatable) for the private stack, --long (full-size
 reliability tests; the default runs reduced sizes).
@@ -109,10 +110,13 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the private stack running and its directory")
     ap.add_argument("--long", action="store_true", help="full-size load and fault tests (test_reliability)")
     ap.add_argument("-k", dest="select", help="run only tests whose name contains this")
+    ap.add_argument("--exclude", action="append", default=[], metavar="SUBSTRING",
+                    help="skip tests whose name contains this (repeatable)")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
 
     tests = [t for t in all_tests() if not args.select or args.select in t.__name__]
+    tests = [t for t in tests if not any(x in t.__name__ for x in args.exclude)]
     if args.list:
         for t in tests:
             print("%-34s %s" % (t.__name__, (t.__doc__ or "").strip()))

@@ -12,6 +12,7 @@ CSTA.md section 5.1, reads its JSON-lines log, and stops it with SIGTERM
 import argparse
 import hashlib
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -22,7 +23,7 @@ import wave
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cstaclient import (NS2, NS3, NS4, NS6, NS354, Client, Sim, conn, frame, local)  # noqa: E402
+from cstaclient import (NS2, NS3, NS4, NS6, NS354, Client, Sim, conn, frame, free_port, local)  # noqa: E402
 
 TESTS = []
 
@@ -310,6 +311,69 @@ def connection_id_either_child_order(sim):
     r = c.request(c.x("ClearConnection", "<connectionToBeCleared><deviceID>2001</deviceID>"
                                         "<callID>%s</callID></connectionToBeCleared>" % call))
     eq(r.name, "ClearConnectionResponse", "deviceID first accepted")
+
+
+TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)")
+
+
+def assert_prefixed(msg, prefix, ns):
+    """Every element of MSG on the wire is PREFIX:name, bound to NS on the root."""
+    tags = [t for _, t in TAG.findall(msg.text)]
+    bad = [t for t in tags if not t.startswith(prefix + ":")]
+    eq(bad, [], "unprefixed elements in " + msg.text)
+    assert msg.text.startswith('<%s:%s xmlns:%s="%s"' % (prefix, msg.name, prefix, ns)), msg.text
+    assert 'xmlns="' not in msg.text, "no default namespace: " + msg.text
+    for el in msg.root.iter():
+        eq(el.tag.split("}")[0], "{" + ns, "namespace of " + el.tag)
+
+
+@test(style="both", namespace="ed4", extra_args=("--prefix", "csta"))
+def prefixed_elements_on_the_wire(sim):
+    c = sim.client(auto_status=False)
+    st = c.wait("SystemStatus")
+    assert_prefixed(st, "csta", NS4)
+    c.send('<SystemStatusResponse xmlns="%s"/>' % NS4, int(st.invoke))
+    # Before a session the answer follows the client's edition, under the prefix.
+    r = c.request('<MonitorStart xmlns="%s"><monitorObject><deviceObject>2002</deviceObject>'
+                  '</monitorObject></MonitorStart>' % NS6)
+    assert_prefixed(r, "csta", NS6)
+    c.ns = NS4
+    xref = c.monitor("2001")
+    r = c.request(c.x("MakeCall", "<callingDevice>2001</callingDevice>"
+                      "<calledDirectoryNumber>2002</calledDirectoryNumber>"))
+    eq(r.name, "MakeCallResponse", "MakeCall")
+    assert_prefixed(r, "csta", NS4)
+    eq(r.get("callingDevice/deviceID"), "2001", "callingDevice read through the prefix")
+    ev = c.wait("EstablishedEvent", lambda m: m.get("monitorCrossRefID") == xref)
+    assert_prefixed(ev, "csta", NS4)
+    r = c.request(c.x("MonitorStop", "<monitorCrossRefID>4711</monitorCrossRefID>"))
+    eq(error_of(r), ("operation", "invalidMonitorCrossRefID"), "error")
+    assert_prefixed(r, "csta", NS4)
+    # ECMA-354 answers carry the same prefix bound to their own namespace.
+    r = c.request('<StartApplicationSession xmlns="%s"><applicationInfo><applicationID>t</applicationID>'
+                  '</applicationInfo><requestedProtocolVersions><protocolVersion>%s</protocolVersion>'
+                  '</requestedProtocolVersions></StartApplicationSession>' % (NS354, NS4))
+    eq(r.name, "StartApplicationSessionPosResponse", "session")
+    assert_prefixed(r, "csta", NS354)
+    tx = [e["msg"] for e in sim.log_lines("tx")]
+    assert "MakeCallResponse" in tx and "EstablishedEvent" in tx, "log names are local names: %r" % tx
+
+
+@test(style="system-status", namespace="ed4", sim_extra="prefix=px")
+def prefix_from_config_file(sim):
+    c = sim.client(ns=NS4)
+    st = c.wait("SystemStatus")
+    assert_prefixed(st, "px", NS4)
+    r = c.request(c.x("MakeCall", "<callingDevice>2001</callingDevice>"))
+    assert_prefixed(r, "px", NS4)
+
+
+@test
+def bad_prefix_refused(sim):
+    p = subprocess.run([sim.binary, "--config", sim.config, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--prefix", "1bad"], stderr=subprocess.PIPE, timeout=10)
+    eq(p.returncode, 1, "exit status")
+    assert b"prefix" in p.stderr, p.stderr
 
 
 # -------------------------------------------------------------- MakeCall --
