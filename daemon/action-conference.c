@@ -194,7 +194,7 @@ void conf_answered(LiveJob *lj, const char *by)
 	g_autofree char *reason = NULL;
 
 	if (lj->req->action == CTI_ACTION_INTRUDE) {
-		g_clear_handle_id(&lj->monitor_id, g_source_remove);
+		g_clear_handle_id(&lj->monitor_id, timers_remove);
 		lj->phase = CALL_INTRUDED;
 		jobs_log(lj, "intruded: %s talks with %s, call %s held", lj->req->source, by,
 		         lj->held_call_id);

@@ -349,7 +349,7 @@ void call_start(LiveJob *lj)
 	}
 	if (!jobs_scenario_prepare(lj))
 		return; /* unusable media: the attempt is over */
-	lj->monitor_id = g_timeout_add_seconds((guint)lj->monitor_time, on_monitor_time, lj);
+	lj->monitor_id = timers_add_seconds((guint)lj->monitor_time, on_monitor_time, lj);
 	call_send(lj, CALL_MONITOR_SOURCE, csta_build_monitor_start(call_ns(lj), lj->req->source),
 	          on_monitor_source);
 }
@@ -666,7 +666,7 @@ gboolean call_adopt(LiveJob *lj, const char *call_id, gint64 started_ms)
 	lj->resync_from = CALL_RINGING;
 	lj->phase = CALL_RESYNC;
 	lj->monitor_id =
-	    g_timeout_add_seconds((guint)CLAMP(left, 1, lj->monitor_time), on_monitor_time, lj);
+	    timers_add_seconds((guint)CLAMP(left, 1, lj->monitor_time), on_monitor_time, lj);
 	jobs_log(lj, "attempt %d placed call %s before the restart; checking it on the PBX",
 	         lj->job->attempts, call_id);
 	return TRUE;
@@ -677,7 +677,7 @@ void call_reset(LiveJob *lj)
 {
 	const char *ns = lj->jobs->link ? link_namespace(lj->jobs->link) : NULL;
 
-	g_clear_handle_id(&lj->monitor_id, g_source_remove);
+	g_clear_handle_id(&lj->monitor_id, timers_remove);
 	jobs_scenario_reset(lj);
 	if (lj->xref_source != NULL)
 		call_cleanup(lj->jobs, csta_build_monitor_stop(ns, lj->xref_source));

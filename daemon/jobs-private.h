@@ -7,6 +7,7 @@
 #include "media-plan.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "timers.h"
 
 /* Where the current attempt of a job is on the PBX. */
 typedef enum {

@@ -116,7 +116,7 @@ static void on_play(const CstaMessage *reply, const GError *error, gpointer data
 		step_line(lj, st, st->loop > 1 ? "played (loop)" : "played");
 	}
 	lj->plan_timer =
-	    g_timeout_add(scale_ms(lj, st->seconds * MAX(st->loop, 1)), on_step_timer, lj);
+	    timers_add(scale_ms(lj, st->seconds * MAX(st->loop, 1)), on_step_timer, lj);
 }
 
 /* play_xml - PlayMessage of FILE over the answering connection */
@@ -148,7 +148,7 @@ static void run_next(LiveJob *lj)
 		return;
 	case CTI_PLAN_PAUSE:
 		step_line(lj, st, "paused");
-		lj->plan_timer = g_timeout_add(scale_ms(lj, st->seconds), on_step_timer, lj);
+		lj->plan_timer = timers_add(scale_ms(lj, st->seconds), on_step_timer, lj);
 		return;
 	case CTI_PLAN_HANGUP:
 		step_line(lj, st, "hung up");
@@ -189,14 +189,14 @@ gboolean jobs_scenario_event(LiveJob *lj, const CstaMessage *ev)
 		return TRUE;
 	if (lj->plan_next >= lj->plan->steps->len && lj->plan_timer != 0) {
 		/* hung up during the last step's playing time: the scenario is complete enough */
-		g_clear_handle_id(&lj->plan_timer, g_source_remove);
+		g_clear_handle_id(&lj->plan_timer, timers_remove);
 		scenario_done(lj, TRUE);
 		return TRUE;
 	}
 	reason = g_strdup_printf("the call ended during scenario step %u of %u",
 	                         MAX(lj->plan_next, 1), lj->plan->steps->len);
 	lj->no_retry = TRUE;
-	g_clear_handle_id(&lj->plan_timer, g_source_remove);
+	g_clear_handle_id(&lj->plan_timer, timers_remove);
 	jobs_attempt_done(lj, "hung-up", ev->cause ? ev->cause : "cleared", CTI_JOB_FAILED, reason);
 	return TRUE;
 }
@@ -209,7 +209,7 @@ void jobs_scenario_monitor_time(LiveJob *lj)
 	                            : NULL;
 	g_autofree char *reason = NULL;
 
-	g_clear_handle_id(&lj->plan_timer, g_source_remove);
+	g_clear_handle_id(&lj->plan_timer, timers_remove);
 	if (st != NULL && st->kind == CTI_PLAN_PLAY && st->loop == 0) {
 		lj->plan_next = lj->plan->steps->len; /* the endless loop ends here, as meant */
 		scenario_done(lj, FALSE);
@@ -227,13 +227,13 @@ void jobs_scenario_monitor_time(LiveJob *lj)
 /* jobs_scenario_reset - no step runs any more */
 void jobs_scenario_reset(LiveJob *lj)
 {
-	g_clear_handle_id(&lj->plan_timer, g_source_remove);
+	g_clear_handle_id(&lj->plan_timer, timers_remove);
 }
 
 /* jobs_scenario_free - the plan, lines and timer of LJ */
 void jobs_scenario_free(LiveJob *lj)
 {
-	g_clear_handle_id(&lj->plan_timer, g_source_remove);
+	g_clear_handle_id(&lj->plan_timer, timers_remove);
 	g_clear_pointer(&lj->plan, media_plan_free);
 	g_clear_pointer(&lj->step_lines, g_ptr_array_unref);
 	g_clear_pointer(&lj->answer_device, g_free);

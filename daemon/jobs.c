@@ -36,8 +36,8 @@ gint64 jobs_now(void)
 
 static void live_job_free(LiveJob *lj)
 {
-	g_clear_handle_id(&lj->due_id, g_source_remove);
-	g_clear_handle_id(&lj->monitor_id, g_source_remove);
+	g_clear_handle_id(&lj->due_id, timers_remove);
+	g_clear_handle_id(&lj->monitor_id, timers_remove);
 	g_free(lj->xref_source);
 	g_free(lj->xref_dest);
 	g_free(lj->call_id);
@@ -138,7 +138,7 @@ static void finish(LiveJob *lj, CtiJobState state, const char *reason)
 {
 	g_assert(job_state_is_terminal(state));
 	call_reset(lj);
-	g_clear_handle_id(&lj->due_id, g_source_remove);
+	g_clear_handle_id(&lj->due_id, timers_remove);
 	lj->job->state = state;
 	g_free(lj->job->reason);
 	lj->job->reason = g_strdup(reason);
@@ -249,7 +249,7 @@ static void notify_and_forget(LiveJob *lj)
 			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 			            NOTIFY_RETRY_S, error ? error->message : "unknown error");
 			lj->notify_pending = TRUE;
-			lj->due_id = g_timeout_add_seconds(NOTIFY_RETRY_S, notify_retry_cb, lj);
+			lj->due_id = timers_add_seconds(NOTIFY_RETRY_S, notify_retry_cb, lj);
 			return;
 		case NOTIFY_NEVER:
 			log_warning("%s: job=%s no notification possible: %s",
@@ -312,7 +312,7 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
 
 static void start_attempt(LiveJob *lj)
 {
-	g_clear_handle_id(&lj->due_id, g_source_remove);
+	g_clear_handle_id(&lj->due_id, timers_remove);
 	lj->job->attempts++;
 	lj->job->state = CTI_JOB_RUNNING;
 	lj->attempt_recorded = FALSE;
@@ -360,7 +360,7 @@ static void run_due(LiveJob *lj)
 	}
 	if (lj->jobs->link == NULL || !link_is_up(lj->jobs->link)) {
 		jobs_log(lj, "state=%s waiting for the PBX link", job_state_name(lj->job->state));
-		lj->due_id = g_timeout_add_seconds((guint)lj->monitor_time, link_wait_cb, lj);
+		lj->due_id = timers_add_seconds((guint)lj->monitor_time, link_wait_cb, lj);
 		return;
 	}
 	start_attempt(lj);
@@ -389,13 +389,13 @@ static void arm(LiveJob *lj, gint64 at)
 {
 	gint64 delay_ms = at * 1000 - g_get_real_time() / 1000;
 
-	lj->due_id = g_timeout_add((guint)CLAMP(delay_ms, 0, G_MAXINT32), due_cb, lj);
+	lj->due_id = timers_add((guint)CLAMP(delay_ms, 0, G_MAXINT32), due_cb, lj);
 }
 
 /* jobs_schedule - set LJ's timer for its state */
 void jobs_schedule(LiveJob *lj)
 {
-	g_clear_handle_id(&lj->due_id, g_source_remove);
+	g_clear_handle_id(&lj->due_id, timers_remove);
 	switch (lj->job->state) {
 	case CTI_JOB_QUEUED:
 	case CTI_JOB_RETRY_WAIT:
@@ -572,7 +572,7 @@ static void on_link_up(gpointer data)
 		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(ids, i));
 
 		if (lj != NULL && is_waiting_for_link(lj) && !lj->notify_pending) {
-			g_clear_handle_id(&lj->due_id, g_source_remove);
+			g_clear_handle_id(&lj->due_id, timers_remove);
 			run_due(lj);
 		}
 	}

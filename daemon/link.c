@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "timers.h"
 
 #define LINK_REQUEST_TIMEOUT_S   15
 #define LINK_HANDSHAKE_TIMEOUT_S 10
@@ -74,7 +75,7 @@ static void link_connect(CtidLink *link);
 
 static void pending_free(LinkPending *p)
 {
-	g_clear_handle_id(&p->timeout_id, g_source_remove);
+	g_clear_handle_id(&p->timeout_id, timers_remove);
 	if (p->destroy != NULL)
 		p->destroy(p->data);
 	g_free(p);
@@ -248,7 +249,7 @@ static gboolean send_request(CtidLink *link, const char *xml, LinkReplyFunc cb, 
 	p->cb = cb;
 	p->data = data;
 	p->destroy = destroy;
-	p->timeout_id = g_timeout_add_seconds(LINK_REQUEST_TIMEOUT_S, pending_timeout_cb, p);
+	p->timeout_id = timers_add_seconds(LINK_REQUEST_TIMEOUT_S, pending_timeout_cb, p);
 	g_hash_table_insert(link->pending, GINT_TO_POINTER(invoke), p);
 	return TRUE;
 }

@@ -544,8 +544,11 @@ static gboolean filter_explain_answerable(const FilterMsg *msg, GError **error)
 		            "sender, and this mail has none (<>)");
 		return FALSE;
 	}
+	/* "no" may carry comments or parameters: "no (manual)", "no; x=y" (strchr also
+	 * finds the NUL after a plain "no") */
 	if (msg->auto_submitted != NULL &&
-	    g_ascii_strncasecmp(msg->auto_submitted, "no", 2) != 0) {
+	    !(g_ascii_strncasecmp(msg->auto_submitted, "no", 2) == 0 &&
+	      strchr(" ;(", msg->auto_submitted[2]) != NULL)) {
 		g_set_error(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED,
 		            "CTI explanation not sent: automatic mail (Auto-Submitted: %s) gets "
 		            "no answer",
@@ -580,8 +583,8 @@ static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *o
 	req->trigger = CTI_TRIGGER_SYSTEM;
 	req->not_before = 0;
 	req->not_after = 0;
-	outcome->job_id = filter_submit(msg, req, g_ptr_array_index(msg->explain_rcpts, 0), NULL,
-	                                error);
+	outcome->job_id =
+	    filter_submit(msg, req, g_ptr_array_index(msg->explain_rcpts, 0), NULL, error);
 	if (outcome->job_id == NULL)
 		return FALSE;
 	outcome->is_request = TRUE;

@@ -180,6 +180,17 @@ static const RxCase rx_cases[] = {
      "77/1/2006/0312345678/-"},
     {"rx-route-end", 9002, CSTA_MSG_ROUTE_END, NULL, NULL, NULL, NULL, NULL,
      "77/1/-/-/routeingTimerExpired"},
+    /* every element prefixed, xmlns:csta on the root (OpenScape style; pbx-sim --prefix) */
+    {"rx-system-status-prefixed", 9000, CSTA_MSG_SYSTEM_STATUS, NULL, NULL, NULL, NULL, NULL,
+     "normal"},
+    {"rx-start-session-pos-prefixed", 1, CSTA_MSG_START_SESSION_POS, NULL, NULL, NULL, NULL, NULL,
+     "000000001"},
+    {"rx-make-call-response-prefixed", 3, CSTA_MSG_MAKE_CALL_RESPONSE, "1", "2001", NULL, NULL,
+     NULL, NULL},
+    {"rx-failed-busy-prefixed", 9999, CSTA_MSG_FAILED, "1", "0399999999", "1001", "0399999999",
+     "busy", "connected"},
+    {"rx-error-prefixed", 4, CSTA_MSG_ERROR, NULL, NULL, NULL, NULL, NULL,
+     "operation:invalidMonitorCrossRefID"},
 };
 
 /* "call:state,..." of a snapshot; "xref/regid/called/calling/error" of a route message */
@@ -262,6 +273,17 @@ START_TEST(test_decode_session_fields)
 
 	ck_assert_str_eq(m->protocol_version, ED4);
 	ck_assert_int_eq(m->duration, 600);
+}
+END_TEST
+
+START_TEST(test_decode_session_fields_prefixed)
+{
+	g_autoptr(GBytes) frame = golden("rx-start-session-pos-prefixed");
+	int invoke;
+	g_autoptr(CstaMessage) m = decode_one(frame, &invoke);
+
+	ck_assert_str_eq(m->protocol_version, ED4);
+	ck_assert_int_eq(m->duration, 120);
 }
 END_TEST
 
@@ -710,6 +732,7 @@ static Suite *csta_suite(void)
 	tc = tcase_create("csta_message_parse");
 	tcase_add_loop_test(tc, test_decode_golden, 0, G_N_ELEMENTS(rx_cases));
 	tcase_add_test(tc, test_decode_session_fields);
+	tcase_add_test(tc, test_decode_session_fields_prefixed);
 	tcase_add_loop_test(tc, test_variants, 0, G_N_ELEMENTS(variants));
 	tcase_add_test(tc, test_event_details);
 	tcase_add_loop_test(tc, test_error_code, 0, G_N_ELEMENTS(err_cases));

@@ -649,9 +649,16 @@ static const char *const auto_headers[] = {
     NULL,
 };
 
+static const char *const nope_headers[] = {
+    "From",  " robot@test.example", "Auto-Submitted",
+    " nope", "Content-Type",        " multipart/mixed; boundary=\"b1\"",
+    NULL,
+};
+
 static const ExplainRefusal explain_refusals[] = {
     {"null sender", "<>", multipart_headers, "has none"},
     {"auto-submitted", "<robot@test.example>", auto_headers, "Auto-Submitted: auto-replied"},
+    {"auto-submitted, not no", "<robot@test.example>", nope_headers, "Auto-Submitted: nope"},
 };
 
 /* what an explanation cannot answer is refused at once, without asking ctid */

@@ -133,6 +133,47 @@ START_TEST(test_xml_write)
 }
 END_TEST
 
+START_TEST(test_xml_write_prefixed)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	xml_set_prefix("csta");
+	xml_open_root(out, "R", "urn:x");
+	xml_conn_id(out, "c", "1", NULL);
+	xml_empty(out, "e");
+	xml_close(out, "R");
+	xml_empty_root(out, "S", "urn:y");
+	xml_set_prefix(NULL);
+	xml_empty(out, "u");
+	ck_assert_str_eq(out->str, "<csta:R xmlns:csta=\"urn:x\"><csta:c><csta:callID>1</csta:callID></csta:c>"
+				   "<csta:e/></csta:R><csta:S xmlns:csta=\"urn:y\"/><u/>");
+	/* what is written parses back to the same local names and namespace */
+	g_autoptr(GError) err = NULL;
+	gsize first_len = (gsize)(strstr(out->str, "<csta:S") - out->str);
+	g_autoptr(XmlNode) root = xml_parse(out->str, first_len, &err);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_str_eq(root->name, "R");
+	ck_assert_str_eq(root->ns, "urn:x");
+	ck_assert_str_eq(xml_path_text(root, "c/callID"), "1");
+}
+END_TEST
+
+typedef struct {
+	const char *name;
+	gboolean ok;
+} PrefixCase;
+
+static const PrefixCase prefix_cases[] = {
+	{ "csta", TRUE }, { "ns3", TRUE }, { "_a.b-c", TRUE }, { "", FALSE }, { "3ns", FALSE },
+	{ "a:b", FALSE }, { "a b", FALSE }, { "xmlns", FALSE }, { "XMLx", FALSE },
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", FALSE },
+};
+
+START_TEST(test_xml_prefix_valid)
+{
+	ck_assert_int_eq(xml_prefix_valid(prefix_cases[_i].name), prefix_cases[_i].ok);
+}
+END_TEST
+
 typedef struct {
 	const char *text;
 	gboolean ok;
@@ -245,6 +286,8 @@ pbxsim_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("xml_write");
 	tcase_add_test(tc, test_xml_write);
+	tcase_add_test(tc, test_xml_write_prefixed);
+	tcase_add_loop_test(tc, test_xml_prefix_valid, 0, G_N_ELEMENTS(prefix_cases));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("simconf_parse_behaviour");
 	tcase_add_loop_test(tc, test_behaviour_parse, 0, G_N_ELEMENTS(beh_cases));

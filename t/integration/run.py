@@ -7,9 +7,11 @@
                                               stop it and remove it (--keep keeps it)
 Options: -k SUBSTRING (run only matching tests), --exclude SUBSTRING (skip
 matching tests), --time-scale X, --list,
---session-style ecma354|system-status, --namespace ed3|ed4|ed6 and
+--session-style ecma354|system-status, --namespace ed3|ed4|ed6, --prefix NAME
+(pbx-sim answers with NAME:-prefixed elements) and
 --set GROUP.KEY=VALUE (repeatable) for the private stack, --long (full-size
-reliability tests; the default runs reduced sizes).
+reliability tests; the default runs reduced sizes), --only MODULE (run one
+module's tests, e.g. test_callctl).
 Prints PASS/FAIL per test, and as its last line "N passed, N failed".
 Exit status 0 only when every selected test passed.
 """
@@ -44,8 +46,8 @@ class Context:
         self.pbx = PbxLog(stack["PBX_LOG"])
 
 
-def all_tests():
-    return [t for m in MODULES for t in m.TESTS]
+def all_tests(only=None):
+    return [t for m in MODULES if only in (None, m.__name__) for t in m.TESTS]
 
 
 def start_stack(args):
@@ -60,6 +62,8 @@ def start_stack(args):
         cmd += ["--session-style", args.session_style]
     if args.namespace:
         cmd += ["--namespace", args.namespace]
+    if args.prefix:
+        cmd += ["--prefix", args.prefix]
     for kv in args.set or []:
         cmd += ["--set", kv]
     subprocess.run(cmd, check=True)
@@ -105,6 +109,9 @@ def main():
     ap.add_argument("--session-style", choices=("ecma354", "system-status"),
                     help="session style of pbx-sim and ctid in the private stack")
     ap.add_argument("--namespace", choices=("ed3", "ed4", "ed6"), help="CSTA edition of the private stack")
+    ap.add_argument("--prefix", metavar="NAME", help="element prefix pbx-sim answers with in the private stack")
+    ap.add_argument("--only", choices=[m.__name__ for m in MODULES], metavar="MODULE",
+                    help="run only this module's tests (e.g. test_callctl)")
     ap.add_argument("--set", action="append", metavar="GROUP.KEY=VALUE",
                     help="a mailcti.conf setting for the private stack, e.g. pbx.method=server-lines")
     ap.add_argument("--keep", action="store_true", help="keep the private stack running and its directory")
@@ -115,7 +122,7 @@ def main():
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
 
-    tests = [t for t in all_tests() if not args.select or args.select in t.__name__]
+    tests = [t for t in all_tests(args.only) if not args.select or args.select in t.__name__]
     tests = [t for t in tests if not any(x in t.__name__ for x in args.exclude)]
     if args.list:
         for t in tests:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import smtplib
 import subprocess
 import tempfile
 import time
@@ -425,6 +426,35 @@ def test_explain_address(ctx):
            "Notify-To got an explanation: only the envelope sender may")
 
 
+def test_explain_address_shared(ctx):
+    """A request to explain@ and bob: bob gets the mail, alice the explanation, nothing dialled; <> gets a 550."""
+    t0 = time.time()
+    explain_box = set(libmail.maildir_files(ctx.stack.maildir("explain")))
+    mid = libmail.unique("explain-shared") + "@client.example"
+    mail = libmail.request_mail(ctx.stack, "alice", [("Source", "2003"), ("Destination", "0312345678")],
+                                msgid="<%s>" % mid)
+    res = libmail.send(ctx.stack, "alice", [ctx.stack.address("explain"), ctx.stack.address("bob")],
+                       libmail.as_bytes(mail))
+    _check(res.code == 250, "explain + bob: %r" % res)
+    found = find_mail(ctx.stack.maildir("alice"), in_reply_to("<%s>" % mid), WAIT)
+    _check(found and found[1]["Subject"] == "CTI dry run: execute", "no explanation for alice: %r" % (found,))
+    _check(find_mail(ctx.stack.maildir("bob"), libmail.header_is("Message-ID", "<%s>" % mid), WAIT),
+           "bob did not get the request mail")
+    _check(ctx.stack.wait_queue_empty(), "mail left in the Postfix queue")
+    _check(set(libmail.maildir_files(ctx.stack.maildir("explain"))) == explain_box,
+           "the request mail reached the explain mailbox")
+    _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2003"), "an explain request dialled")
+    with smtplib.SMTP("127.0.0.1", ctx.stack.smtp_port, timeout=60) as smtp:
+        smtp.login("alice", ctx.stack.password("alice"))
+        try:
+            smtp.sendmail("<>", [ctx.stack.address("explain")], libmail.as_bytes(mail))
+            code, text = 250, b""
+        except smtplib.SMTPDataError as e:
+            code, text = e.smtp_code, e.smtp_error
+    _check(code == 550 and b"5.7.1" in text and b"has none" in text,
+           "null sender to explain@: %d %r, want 550 5.7.1" % (code, text))
+
+
 # ---------------------------------------------------------------- packaging
 
 def test_install_destdir(ctx):
@@ -475,5 +505,6 @@ TESTS = [
     test_ctictl_explain,
     test_dry_run_explanation_mail,
     test_explain_address,
+    test_explain_address_shared,
     test_install_destdir,
 ]
