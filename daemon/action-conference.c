@@ -13,7 +13,10 @@
  *    (SingleStepConferenceCall, the line answers because ctid owns it), the
  *    second line dials Destination (MakeCall from the line); the PBX's line
  *    board connects the two lines, so Source's call hears Destination.
- *    Intrude has no server-lines form: it needs Source itself on the new leg.
+ *    Intrude first asks SnapshotCall(held call) who the other party is and
+ *    puts that party on hold (HoldCall of its connection), so only Source
+ *    hears the lines: Source <-> line 1 <-> line 2 <-> Destination.  When that
+ *    leg ends, line 1 leaves and RetrieveCall gives Source the party back.
  * What can fail: no call at Source, a CSTAErrorCode to any step, the leg to
  * Destination failing (then conf_release gives back what was taken: the held
  * call is retrieved, a line leaves the call).  The attempt ends through
@@ -45,8 +48,12 @@ void conf_release(LiveJob *lj)
 		call_cleanup(lj->jobs, csta_build_retrieve_call(call_ns(lj), lj->held_call_id,
 		                                                lj->req->source));
 	}
+	if (lj->held_party != NULL)
+		call_cleanup(lj->jobs, csta_build_retrieve_call(call_ns(lj), lj->held_call_id,
+		                                                lj->held_party));
 	g_clear_pointer(&lj->held_call_id, g_free);
 	g_clear_pointer(&lj->line_call_id, g_free);
+	g_clear_pointer(&lj->held_party, g_free);
 }
 
 static void on_consultation(const CstaMessage *reply, const GError *error, gpointer data)
@@ -121,6 +128,66 @@ static void with_lines(LiveJob *lj)
 	          on_line_joined);
 }
 
+static void on_party_held(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	LiveJob *lj = call_req_job(data);
+	g_autofree char *what = NULL;
+
+	if (lj == NULL)
+		return;
+	if (reply == NULL || reply->kind != CSTA_MSG_HOLD_CALL_RESPONSE) {
+		what = g_strdup_printf("%s could not be put on hold", lj->held_party);
+		g_clear_pointer(&lj->held_party, g_free); /* nothing to retrieve */
+		call_fail_reply(lj, what, reply, error);
+		return;
+	}
+	jobs_log(lj, "%s held in call %s", lj->held_party, lj->held_call_id);
+	with_lines(lj);
+}
+
+/* the first connected party of the snapshot other than Source, or NULL */
+static const char *other_party(const CstaMessage *reply, const char *source)
+{
+	for (guint i = 0; reply->snapshot_devices && reply->snapshot_devices[i]; i++)
+		if (g_strcmp0(reply->snapshot_devices[i], source) != 0 &&
+		    g_strcmp0(reply->snapshot_states[i], "connected") == 0)
+			return reply->snapshot_devices[i];
+	return NULL;
+}
+
+static void on_call_snapshot(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	LiveJob *lj = call_req_job(data);
+	const char *party;
+	g_autofree char *what = NULL;
+
+	if (lj == NULL)
+		return;
+	if (reply == NULL || reply->kind != CSTA_MSG_SNAPSHOT_CALL_RESPONSE) {
+		what = g_strdup_printf("SnapshotCall of call %s failed", lj->held_call_id);
+		call_fail_reply(lj, what, reply, error);
+		return;
+	}
+	party = other_party(reply, lj->req->source);
+	if (party == NULL) {
+		what = g_strdup_printf("the PBX names no other connected party in the call of %s",
+		                       lj->req->source);
+		jobs_attempt_done(lj, "no-call", "no-party", CTI_JOB_FAILED, what);
+		return;
+	}
+	lj->held_party = g_strdup(party);
+	/* the phase of the preparation before the line joins */
+	call_send(lj, CALL_JOINING, csta_build_hold_call(call_ns(lj), lj->held_call_id, party),
+	          on_party_held);
+}
+
+/* intrude_with_lines - find and hold the other party, then the lines take over */
+static void intrude_with_lines(LiveJob *lj)
+{
+	call_send(lj, CALL_SNAPSHOT, csta_build_snapshot_call(call_ns(lj), lj->held_call_id),
+	          on_call_snapshot);
+}
+
 static void on_source_snapshot(const CstaMessage *reply, const GError *error, gpointer data)
 {
 	LiveJob *lj = call_req_job(data);
@@ -146,6 +213,10 @@ static void on_source_snapshot(const CstaMessage *reply, const GError *error, gp
 		return;
 	}
 	jobs_log(lj, "call in progress at %s: %s", lj->req->source, lj->held_call_id);
+	if (use_lines(lj) && lj->req->action == CTI_ACTION_INTRUDE) {
+		intrude_with_lines(lj);
+		return;
+	}
 	if (use_lines(lj)) {
 		with_lines(lj);
 		return;
@@ -159,14 +230,6 @@ static void on_source_snapshot(const CstaMessage *reply, const GError *error, gp
 /* conf_start - after MonitorStart(source): find Source's call and go on */
 void conf_start(LiveJob *lj)
 {
-	if (lj->req->action == CTI_ACTION_INTRUDE && use_lines(lj)) {
-		lj->no_retry = TRUE;
-		jobs_attempt_done(
-		    lj, "refused", "server-lines", CTI_JOB_FAILED,
-		    "intrude is not done with server lines ([pbx] method=server-lines): "
-		    "it needs the PBX's own hold and consultation; use method=native");
-		return;
-	}
 	call_send(lj, CALL_SNAPSHOT, csta_build_snapshot_device(call_ns(lj), lj->req->source),
 	          on_source_snapshot);
 }
@@ -223,6 +286,7 @@ static void on_retrieved(const CstaMessage *reply, const GError *error, gpointer
 	if (lj == NULL)
 		return;
 	g_clear_pointer(&lj->held_call_id, g_free);
+	g_clear_pointer(&lj->held_party, g_free);
 	if (reply != NULL && reply->kind == CSTA_MSG_RETRIEVE_CALL_RESPONSE)
 		reason = g_strdup_printf("%s talked with %s; the held party was retrieved",
 		                         lj->req->source, lj->req->destination);
@@ -236,6 +300,23 @@ static void on_retrieved(const CstaMessage *reply, const GError *error, gpointer
 	jobs_attempt_done(lj, "answered", "intrude", CTI_JOB_SUCCESS, reason);
 }
 
+/* the server-lines intrusion leg ended: both lines leave, the held party comes back */
+static void lines_intrusion_ended(LiveJob *lj, const CstaMessage *ev)
+{
+	g_auto(GStrv) lines = call_lines(lj->jobs->config);
+
+	if (ev->kind == CSTA_MSG_CONNECTION_CLEARED && g_strcmp0(ev->device_id, lines[1]) != 0)
+		call_cleanup(lj->jobs,
+		             csta_build_clear_connection(call_ns(lj), lj->call_id, lines[1]));
+	if (lj->line_call_id != NULL)
+		call_cleanup(lj->jobs,
+		             csta_build_clear_connection(call_ns(lj), lj->line_call_id, lines[0]));
+	g_clear_pointer(&lj->line_call_id, g_free);
+	call_send(lj, CALL_RETRIEVING,
+	          csta_build_retrieve_call(call_ns(lj), lj->held_call_id, lj->held_party),
+	          on_retrieved);
+}
+
 /* conf_intruded_event - an event while LJ is CALL_INTRUDED */
 gboolean conf_intruded_event(LiveJob *lj, const CstaMessage *ev)
 {
@@ -245,6 +326,10 @@ gboolean conf_intruded_event(LiveJob *lj, const CstaMessage *ev)
 		return TRUE;
 	jobs_log(lj, "the intrusion leg %s ended; retrieving call %s", lj->call_id,
 	         lj->held_call_id);
+	if (lj->held_party != NULL) {
+		lines_intrusion_ended(lj, ev);
+		return TRUE;
+	}
 	if (ev->kind == CSTA_MSG_CONNECTION_CLEARED &&
 	    g_strcmp0(ev->device_id, lj->req->source) != 0)
 		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,

@@ -524,6 +524,7 @@ static gboolean ringing_event(LiveJob *lj, const CstaMessage *ev)
 	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
 	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
 	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
+	case CSTA_MSG_SNAPSHOT_CALL_RESPONSE:
 	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
 	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
 	case CSTA_MSG_SET_FORWARDING_RESPONSE:
@@ -690,6 +691,7 @@ void call_reset(LiveJob *lj)
 	g_clear_pointer(&lj->held_call_id, g_free);
 	g_clear_pointer(&lj->busy_call_id, g_free);
 	g_clear_pointer(&lj->line_call_id, g_free);
+	g_clear_pointer(&lj->held_party, g_free);
 	g_clear_pointer(&lj->early, g_ptr_array_unref);
 	lj->phase = CALL_IDLE;
 	lj->resync_from = CALL_IDLE;

@@ -50,6 +50,7 @@ typedef struct {
 	char *held_call_id;        /* conference/intrude: Source's call in progress */
 	char *busy_call_id;        /* Wait-For-Idle: our call that found the destination busy */
 	char *line_call_id;        /* server lines: the first line's connection in Source's call */
+	char *held_party;          /* server-lines intrude: the other party, held by HoldCall */
 	CallPhase resync_from;     /* CALL_RESYNC: the phase the link dropped in */
 	CtiMediaPlan *plan;        /* jobs-scenario.c: converted media and steps, NULL = none */
 	gboolean plan_built;       /* the plan was built (it may be NULL: no media) */

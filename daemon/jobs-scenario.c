@@ -10,15 +10,22 @@
  * call is cleared, as TwiML does at the end of a document.  Timers run
  * [ctid] time_scale times faster, like pbx-sim's simulated time in tests.
  * Monitor-Time keeps running through the scenario: the whole scenario must
- * finish within it (loop="0" plays until it runs out).  Not done: <Dial>
- * inside a scenario and <Fax> have no CSTA service on this link; such a step
- * is reported "not run" in its Step: line and the plan goes on.
+ * finish within it (loop="0" plays until it runs out).  Fax = the converted
+ * TIFF Class F named in a PlayMessage over the answering connection: the
+ * exchange's fax unit sends it to the fax device that answered (pbx-sim(1),
+ * "Fax receiver"); the step waits for the transmission time (file size at
+ * 14400 bit/s plus T.30 set-up and per-page handshakes) and is reported
+ * "N pages sent" only then; a refusal (no fax receiver, not Class F) fails
+ * the job.  Not done: <Dial> inside a scenario has no CSTA service on this
+ * link; it is reported "not run" in its Step: line and the plan goes on.
  * The LiveJob owns the plan, the step lines and the timer; the media files
  * are removed when the job ends (jobs.c: media_store_cleanup).  Failures: the
  * media cannot be converted (the job fails, no retry), PlayMessage refused,
  * the call ended during the scenario.
  */
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "csta.h"
 #include "jobs-private.h"
@@ -119,6 +126,52 @@ static void on_play(const CstaMessage *reply, const GError *error, gpointer data
 	    timers_add(scale_ms(lj, st->seconds * MAX(st->loop, 1)), on_step_timer, lj);
 }
 
+#define FAX_SETUP_S  5.0 /* T.30 phase B and D */
+#define FAX_PAGE_S   1.5 /* post-page handshake */
+#define FAX_BPS      14400.0
+#define FAX_MARGIN_S 0.5 /* let the exchange's end of transmission come first */
+
+/* fax_seconds - the transmission time of step ST's TIFF file */
+static double fax_seconds(const CtiPlanStep *st)
+{
+	GStatBuf sb;
+	double bytes = g_stat(st->path, &sb) == 0 ? (double)sb.st_size : 0.0;
+
+	return FAX_SETUP_S + FAX_PAGE_S * st->pages + bytes * 8 / FAX_BPS + FAX_MARGIN_S;
+}
+
+static gboolean on_fax_timer(gpointer data)
+{
+	LiveJob *lj = data;
+	const CtiPlanStep *st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
+	g_autofree char *sent = g_strdup_printf("%u pages sent", st->pages);
+
+	lj->plan_timer = 0;
+	step_line(lj, st, sent);
+	run_next(lj);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_fax(const CstaMessage *reply, const GError *error, gpointer data)
+{
+	LiveJob *lj = call_req_job(data);
+	const CtiPlanStep *st;
+
+	if (lj == NULL)
+		return;
+	st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
+	if (reply == NULL || reply->kind == CSTA_MSG_ERROR) {
+		step_line(lj, st, "not sent: refused by the PBX");
+		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,
+		                                                   lj->answer_device));
+		lj->no_retry = TRUE;
+		call_fail_reply(lj, "PlayMessage (fax)", reply, error);
+		return;
+	}
+	jobs_log(lj, "fax %s: %u pages transmitting", st->file, st->pages);
+	lj->plan_timer = timers_add(scale_ms(lj, fax_seconds(st)), on_fax_timer, lj);
+}
+
 /* play_xml - PlayMessage of FILE over the answering connection */
 static char *play_xml(const LiveJob *lj, const char *file)
 {
@@ -158,8 +211,8 @@ static void run_next(LiveJob *lj)
 		step_line(lj, st, "not run: no dial-out from a scenario on this gateway");
 		break;
 	case CTI_PLAN_FAX:
-		step_line(lj, st, "not sent: the PBX link offers no fax service");
-		break;
+		call_send(lj, CALL_SCENARIO, play_xml(lj, st->file), on_fax);
+		return;
 	}
 	run_next(lj);
 }
@@ -178,6 +231,14 @@ gboolean jobs_scenario_answered(LiveJob *lj, const char *by)
 	return TRUE;
 }
 
+/* last_is_fax - the last step is a fax: a fax cut short is not sent */
+static gboolean last_is_fax(const LiveJob *lj)
+{
+	const CtiPlanStep *st = g_ptr_array_index(lj->plan->steps, lj->plan->steps->len - 1);
+
+	return st->kind == CTI_PLAN_FAX;
+}
+
 /* jobs_scenario_event - the call ending under the scenario */
 gboolean jobs_scenario_event(LiveJob *lj, const CstaMessage *ev)
 {
@@ -187,11 +248,17 @@ gboolean jobs_scenario_event(LiveJob *lj, const CstaMessage *ev)
 		return FALSE;
 	if (ev->kind != CSTA_MSG_CONNECTION_CLEARED && ev->kind != CSTA_MSG_CALL_CLEARED)
 		return TRUE;
-	if (lj->plan_next >= lj->plan->steps->len && lj->plan_timer != 0) {
+	if (lj->plan_next >= lj->plan->steps->len && lj->plan_timer != 0 && !last_is_fax(lj)) {
 		/* hung up during the last step's playing time: the scenario is complete enough */
 		g_clear_handle_id(&lj->plan_timer, timers_remove);
 		scenario_done(lj, TRUE);
 		return TRUE;
+	}
+	if (lj->plan_timer != 0 && lj->plan_next > 0) {
+		const CtiPlanStep *st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
+
+		if (st->kind == CTI_PLAN_FAX)
+			step_line(lj, st, "not sent: the call ended during the transmission");
 	}
 	reason = g_strdup_printf("the call ended during scenario step %u of %u",
 	                         MAX(lj->plan_next, 1), lj->plan->steps->len);

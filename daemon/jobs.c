@@ -12,12 +12,18 @@
  *     attempts remain (Retry:), else FAILED / TIMEOUT
  *   any --Not-After passed before an attempt--> EXPIRED
  * A terminal job gets at most one notification (Notify: yes), then its spool
- * file is removed.  A job found RUNNING at start-up was interrupted by a
- * restart: that attempt ends as "interrupted" and the retry rules apply.
+ * file is removed.  With [ctid] notify_confirm = yes the notification carries
+ * "X-CTI-Notification: <job> <token> <copy>" (token stored first, copy new per
+ * sending); the job counts as notified, and its spool file goes, only when
+ * cti-milter confirms a copy (NOTIFIED, jobs_notified): that copy is confirmed
+ * again if Postfix offers it again, any other copy is discarded.
+ * A job found RUNNING at start-up was interrupted by a restart: that attempt
+ * ends as "interrupted" and the retry rules apply.
  * The LiveJob owns its CtiJob and CtiRequest; jobs_finish frees the LiveJob.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "jobs-private.h"
 #include "log.h"
@@ -25,6 +31,7 @@
 #include "notify.h"
 
 #define NOTIFY_RETRY_S 60
+#define NOTIFY_RESEND_S 2 /* after a restart: an unconfirmed notification is sent again */
 
 static void notify_and_forget(LiveJob *lj);
 
@@ -45,6 +52,7 @@ static void live_job_free(LiveJob *lj)
 	g_free(lj->held_call_id);
 	g_free(lj->busy_call_id);
 	g_free(lj->line_call_id);
+	g_free(lj->held_party);
 	g_clear_pointer(&lj->early, g_ptr_array_unref);
 	jobs_scenario_free(lj);
 	job_free(lj->job);
@@ -177,6 +185,58 @@ static char *request_headers(LiveJob *lj)
 	return g_steal_pointer(&data);
 }
 
+static gboolean notify_confirmed_by_milter(const LiveJob *lj)
+{
+	return g_strcmp0(lj->jobs->config->notify_confirm, "no") != 0;
+}
+
+/* 128 random bits in hex (transfer full), or NULL + ERROR */
+static char *random_hex(GError **error)
+{
+	guint8 raw[16];
+	char *hex;
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "no random bytes for the token");
+		return NULL;
+	}
+	hex = g_malloc(2 * sizeof raw + 1);
+	for (gsize i = 0; i < sizeof raw; i++)
+		g_snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return hex;
+}
+
+/* the job's notification token, created and stored once */
+static gboolean notify_token(LiveJob *lj, GError **error)
+{
+	if (lj->job->notify_token != NULL)
+		return TRUE;
+	lj->job->notify_token = random_hex(error);
+	if (lj->job->notify_token == NULL)
+		return FALSE;
+	if (!store_update(lj->jobs->store, lj->job, error)) {
+		g_clear_pointer(&lj->job->notify_token, g_free);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* MESSAGE with "X-CTI-Notification: <job> <token> <copy>" in front (transfer full) */
+static GBytes *notify_tagged(const LiveJob *lj, GBytes *message, const char *copy)
+{
+	gsize len;
+	const char *data = g_bytes_get_data(message, &len);
+	gboolean crlf = memchr(data, '\r', MIN(len, 1024)) != NULL;
+	g_autofree char *head =
+	    g_strdup_printf("X-CTI-Notification: %s %s %s%s", lj->job->id, lj->job->notify_token,
+	                    copy, crlf ? "\r\n" : "\n");
+	GByteArray *out = g_byte_array_sized_new(strlen(head) + len);
+
+	g_byte_array_append(out, (const guint8 *)head, strlen(head));
+	g_byte_array_append(out, (const guint8 *)data, len);
+	return g_byte_array_free_to_bytes(out);
+}
+
 typedef enum {
 	NOTIFY_SENT,
 	NOTIFY_RETRY, /* sendmail failed: try again later */
@@ -213,6 +273,16 @@ static NotifyResult send_notification(LiveJob *lj, GError **error)
 	message = notify_compose(&info, &recipient, error);
 	if (message == NULL)
 		return NOTIFY_NEVER;
+	if (notify_confirmed_by_milter(lj)) {
+		g_autofree char *copy = NULL;
+		GBytes *tagged;
+
+		if (!notify_token(lj, error) || (copy = random_hex(error)) == NULL)
+			return NOTIFY_RETRY;
+		tagged = notify_tagged(lj, message, copy);
+		g_bytes_unref(message);
+		message = tagged;
+	}
 	if (!notify_send(c->sendmail, recipient, message, error))
 		return NOTIFY_RETRY;
 	jobs_log(lj, "notified=<%s> status=%s", recipient, info.status);
@@ -225,6 +295,13 @@ static gboolean notify_retry_cb(gpointer data)
 	LiveJob *lj = data;
 
 	lj->due_id = 0;
+	if (notify_confirmed_by_milter(lj)) {
+		/* cti-milter may have confirmed an earlier copy meanwhile (server.c) */
+		g_autoptr(CtiJob) now = store_get(lj->jobs->store, lj->job->id, NULL);
+
+		if (now != NULL)
+			lj->job->notified = now->notified;
+	}
 	notify_and_forget(lj);
 	return G_SOURCE_REMOVE;
 }
@@ -257,6 +334,11 @@ static void notify_and_forget(LiveJob *lj)
 			            error ? error->message : "unknown error");
 			break;
 		case NOTIFY_SENT:
+			if (notify_confirmed_by_milter(lj)) {
+				/* notified and the spool file: once cti-milter confirms */
+				forget(lj);
+				return;
+			}
 			lj->job->notified = TRUE;
 			jobs_save(lj);
 			break;
@@ -266,6 +348,41 @@ static void notify_and_forget(LiveJob *lj)
 	}
 	remove_message(lj);
 	forget(lj);
+}
+
+/* jobs_notified - confirm COPY of the notification of JOB_ID carrying TOKEN */
+JobsNotified jobs_notified(CtidJobs *jobs, const char *job_id, const char *token,
+                           const char *copy, GError **error)
+{
+	g_autoptr(CtiJob) job = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (job_id == NULL || token == NULL || copy == NULL ||
+	    (job = store_get(jobs->store, job_id, &local)) == NULL) {
+		if (local != NULL && g_error_matches(local, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return JOBS_NOTIFIED_TEMP;
+		}
+		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND, "unknown job");
+		return JOBS_NOTIFIED_BAD;
+	}
+	if (job->notify_token == NULL || strcmp(job->notify_token, token) != 0) {
+		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, "token does not match");
+		return JOBS_NOTIFIED_BAD;
+	}
+	if (job->notified)
+		/* the confirmed copy again: its answer was lost (ctid killed), Postfix retried */
+		return g_strcmp0(job->notify_copy, copy) == 0 ? JOBS_NOTIFIED_FIRST
+		                                              : JOBS_NOTIFIED_DUPLICATE;
+	job->notified = TRUE;
+	job->notify_copy = g_strdup(copy);
+	if (!store_update(jobs->store, job, error))
+		return JOBS_NOTIFIED_TEMP;
+	log_info("job=%s notification confirmed by cti-milter", job_id);
+	if (!g_hash_table_contains(jobs->live, job_id) &&
+	    !store_remove_message(jobs->store, job_id, &local))
+		log_warning("job=%s spool file not removed: %s", job_id, local->message);
+	return JOBS_NOTIFIED_FIRST;
 }
 
 /* ---- attempts ---- */
@@ -482,7 +599,13 @@ static void resume_unnotified(CtidJobs *jobs)
 			if (lj != NULL) {
 				jobs_log(lj, "state=%s notification still due",
 				         job_state_name(job->state));
-				notify_and_forget(lj);
+				if (lj->job->notify_token == NULL) {
+					notify_and_forget(lj);
+					continue;
+				}
+				/* sent before, unconfirmed: a copy may still be in Postfix */
+				lj->notify_pending = TRUE;
+				lj->due_id = timers_add_seconds(NOTIFY_RESEND_S, notify_retry_cb, lj);
 			}
 		}
 	}

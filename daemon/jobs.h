@@ -41,6 +41,17 @@ void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n);
  * it once (TRUE also when it was fired already); FALSE + error otherwise */
 gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, const char *trigger,
                         GError **error);
+/* What NOTIFIED (cti-milter saw a notification of ours) found. */
+typedef enum {
+	JOBS_NOTIFIED_FIRST,     /* token matched: this copy is (now durably) the notification */
+	JOBS_NOTIFIED_DUPLICATE, /* token matched, another copy was confirmed: discard this one */
+	JOBS_NOTIFIED_BAD,       /* unknown job or wrong token: not ours */
+	JOBS_NOTIFIED_TEMP,      /* the store failed: try again later */
+} JobsNotified;
+/* jobs_notified - confirm COPY of the notification of JOB_ID carrying TOKEN; ERROR
+ * says why for BAD and TEMP */
+JobsNotified jobs_notified(CtidJobs *jobs, const char *job_id, const char *token,
+                           const char *copy, GError **error);
 /* jobs_status - add Jobs-<state> counts to REPLY */
 void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply);
 /* jobs_stop - drop all timers before shutdown; jobs stay in the store as they are */

@@ -8,6 +8,7 @@
  * answered in order, table-driven by verb.  A malformed frame is answered
  * REJECT and the connection is closed once the reply is out.  Replies map
  * errors: CTI_STORE_ERROR_TEMP -> TEMPFAIL, anything else -> REJECT.
+ * NOTIFIED (cti-milter, a notification of ours passed Postfix) is jobs.c's.
  * The operator verbs are admin.c's.  Two verbs keep a connection open after
  * their OK: WATCH (an EVENT frame per job change until the client closes)
  * and a direct SUBMIT with "Wait: yes" (one RESULT frame when the job ends,
@@ -187,6 +188,29 @@ static CtiIpcFrame *handle_retrieved(Client *c, const CtiIpcFrame *req)
 	return ipc_frame_new("OK");
 }
 
+/* NOTIFIED (cti-milter): Job, Token, Copy -> OK | DUPLICATE | REJECT | TEMPFAIL */
+static CtiIpcFrame *handle_notified(Client *c, const CtiIpcFrame *req)
+{
+	g_autoptr(GError) error = NULL;
+	CtiIpcFrame *reply = NULL;
+
+	switch (jobs_notified(c->server->jobs, ipc_frame_get(req, "Job"), ipc_frame_get(req, "Token"),
+	                      ipc_frame_get(req, "Copy"), &error)) {
+	case JOBS_NOTIFIED_FIRST:
+		return ipc_frame_new("OK");
+	case JOBS_NOTIFIED_DUPLICATE:
+		return ipc_frame_new("DUPLICATE");
+	case JOBS_NOTIFIED_BAD:
+		reply = ipc_frame_new("REJECT");
+		break;
+	case JOBS_NOTIFIED_TEMP:
+		reply = ipc_frame_new("TEMPFAIL");
+		break;
+	}
+	ipc_frame_add(reply, "Reason", error ? error->message : "unknown error");
+	return reply;
+}
+
 static CtiIpcFrame *handle_ping(Client *c, const CtiIpcFrame *req)
 {
 	return ipc_frame_new("OK");
@@ -242,6 +266,7 @@ static CtiIpcFrame *handle_watch(Client *c, const CtiIpcFrame *req)
 static const VerbRow verb_rows[] = {
     {"SUBMIT", FALSE, handle_submit},
     {"RETRIEVED", TRUE, handle_retrieved},
+    {"NOTIFIED", FALSE, handle_notified},
     {"PING", TRUE, handle_ping},
     {"STATUS", FALSE, handle_status},
     {"JOBS", FALSE, handle_jobs},

@@ -20,6 +20,7 @@
 
 #include "filter.h" /* and mailcti's config.h, by path */
 #include "log.h"
+#include "notified.h"
 #include "reply.h"
 
 #define MILTER_NAME "cti-milter"
@@ -31,11 +32,16 @@
 #define MILTER_PROTOCOL                                                                            \
 	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_MAIL |         \
 	 SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
-#define MILTER_MAIL_MACROS "{auth_authen} {client_addr} i"
+/* {client_port} is "0" for mail injected locally (non_smtpd_milters) */
+#define MILTER_MAIL_MACROS "{auth_authen} {client_addr} {client_port} i"
 
 typedef struct {
 	unsigned long protocol; /* the SMFIP_* flags agreed with the MTA */
 	FilterMsg *msg;
+	gboolean local;         /* this message was injected locally (sendmail/pickup) */
+	char *notif;            /* the first X-CTI-Notification value, NULL = none */
+	int notif_count;        /* X-CTI-Notification headers seen (all removed at eom) */
+	gboolean notif_pass;    /* decided at eoh: at eom only remove them and accept */
 } MilterConn;
 
 static CtiConfig *milter_config;
@@ -67,6 +73,9 @@ static FilterMsg *milter_msg(MilterConn *conn)
 static void milter_msg_done(MilterConn *conn)
 {
 	g_clear_pointer(&conn->msg, filter_msg_free);
+	g_clear_pointer(&conn->notif, g_free);
+	conn->notif_count = 0;
+	conn->notif_pass = FALSE;
 }
 
 /* milter_noreply - SMFIS_NOREPLY when FLAG was agreed, else SMFIS_CONTINUE */
@@ -130,6 +139,7 @@ static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)
 	FilterMsg *msg;
 
 	milter_msg_done(conn);
+	conn->local = g_strcmp0(smfi_getsymval(ctx, "{client_port}"), "0") == 0;
 	msg = milter_msg(conn);
 	filter_msg_envelope(msg, argv[0], smfi_getsymval(ctx, "{auth_authen}"),
 	                    smfi_getsymval(ctx, "{client_addr}"));
@@ -153,8 +163,38 @@ static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
 	/* Without SMFIP_HDR_LEADSPC the MTA ate the space after the colon. */
 	if (!(conn->protocol & SMFIP_HDR_LEADSPC))
 		value = spaced = g_strconcat(" ", value, NULL);
+	if (g_ascii_strcasecmp(name, NOTIFIED_HEADER) == 0 && conn->notif_count++ == 0)
+		conn->notif = g_strdup(value);
 	filter_msg_header(milter_msg(conn), name, value);
 	return milter_noreply(conn, SMFIP_NR_HDR);
+}
+
+/* milter_notification - a message with X-CTI-Notification (notified.c): the
+ * verdict to return at eoh, or SMFIS_CONTINUE to go on as ordinary mail */
+static sfsistat milter_notification(MilterConn *conn, const char *qid)
+{
+	g_autoptr(GError) error = NULL;
+	NotifiedVerdict verdict = notified_check(milter_config, conn->local, conn->notif, &error);
+
+	switch (verdict) {
+	case NOTIFIED_CONFIRMED:
+		log_info("%s: notification %s confirmed", qid, g_strstrip(conn->notif));
+		conn->notif_pass = TRUE;
+		return SMFIS_CONTINUE;
+	case NOTIFIED_DUPLICATE:
+		log_info("%s: notification %s: duplicate copy discarded", qid, g_strstrip(conn->notif));
+		milter_msg_done(conn);
+		return SMFIS_DISCARD;
+	case NOTIFIED_TEMPFAIL:
+		log_warning("%s: notification %s: tempfail: %s", qid, g_strstrip(conn->notif),
+		            error->message);
+		milter_msg_done(conn);
+		return SMFIS_TEMPFAIL;
+	case NOTIFIED_FORGED:
+		log_info("%s: %s header removed, not trusted: %s", qid, NOTIFIED_HEADER, error->message);
+		return SMFIS_CONTINUE;
+	}
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat milter_eoh(SMFICTX *ctx)
@@ -164,8 +204,19 @@ static sfsistat milter_eoh(SMFICTX *ctx)
 	g_autoptr(GError) error = NULL;
 
 	milter_queue_id(ctx, msg);
+	if (conn->notif_count > 0) {
+		sfsistat verdict = milter_notification(conn, filter_msg_queue_id(msg));
+
+		if (verdict != SMFIS_CONTINUE || conn->notif_pass)
+			return verdict;
+	}
 	switch (filter_msg_eoh(msg, &error)) {
 	case FILTER_EOH_ACCEPT:
+		if (conn->notif_count > 0) {
+			/* the header must still go: that needs eom */
+			conn->notif_pass = TRUE;
+			return SMFIS_CONTINUE;
+		}
 		log_debug("%s: no request possible: accepted at end of headers",
 		          filter_msg_queue_id(msg));
 		milter_msg_done(conn);
@@ -275,6 +326,14 @@ static sfsistat milter_eom(SMFICTX *ctx)
 	FilterOutcome outcome;
 
 	milter_queue_id(ctx, msg);
+	for (int i = conn->notif_count; i > 0; i--)
+		if (smfi_chgheader(ctx, NOTIFIED_HEADER, i, NULL) != MI_SUCCESS)
+			log_warning("%s: %s header not removed", filter_msg_queue_id(msg),
+			            NOTIFIED_HEADER);
+	if (conn->notif_pass) {
+		milter_msg_done(conn);
+		return SMFIS_ACCEPT;
+	}
 	if (!filter_msg_eom(msg, &outcome, &error)) {
 		filter_outcome_clear(&outcome);
 		return milter_fail(ctx, conn, error);

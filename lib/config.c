@@ -96,6 +96,11 @@ static gboolean conf_is_rules(const char *v)
 	return rules != NULL;
 }
 
+static gboolean conf_is_yes_no(const char *v)
+{
+	return g_strcmp0(v, "yes") == 0 || g_strcmp0(v, "no") == 0;
+}
+
 static gboolean conf_is_method(const char *v)
 {
 	return strcmp(v, "native") == 0 || strcmp(v, "server-lines") == 0;
@@ -157,6 +162,8 @@ static const ConfKey conf_keys[] = {
     {"ctid", "media_dir", CONF_STRING, OFF(media_dir), "/var/spool/mailcti/media", 0, 0},
     {"ctid", "sendmail", CONF_STRING, OFF(sendmail), "/usr/sbin/sendmail", 0, 0},
     {"ctid", "hostname", CONF_STRING, OFF(hostname), "", 0, 0},
+    {"ctid", "notify_confirm", CONF_STRING, OFF(notify_confirm), "yes", 0, 0, conf_is_yes_no,
+     "yes or no"},
     {"ctid", "default_monitor_time", CONF_INT, OFF(default_monitor_time), "120", 1, 86400},
     {"ctid", "user_trigger_expiry", CONF_INT, OFF(user_trigger_expiry), "604800", 60, 31536000},
     {"ctid", "time_scale", CONF_INT, OFF(time_scale), "1", 1, 100000},

@@ -38,6 +38,7 @@ typedef struct {
 	char *media_dir;           /* media_dir= "/var/spool/mailcti/media" */
 	char *sendmail;            /* sendmail= command line, "/usr/sbin/sendmail" */
 	char *hostname;            /* hostname= used in Message-IDs and texts, g_get_host_name() */
+	char *notify_confirm;      /* notify_confirm= yes: a notification counts once cti-milter confirmed it (NOTIFIED), "yes" */
 	int default_monitor_time;  /* default_monitor_time= seconds, 120 */
 	int user_trigger_expiry;   /* user_trigger_expiry= seconds a Trigger: user job waits, 604800 */
 	int time_scale;            /* time_scale= TEST ONLY: Retry intervals run this many times faster, 1 */

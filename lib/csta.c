@@ -365,6 +365,16 @@ char *csta_build_snapshot_device(const char *ns, const char *device)
 	return finish(root, ns);
 }
 
+/* csta_build_snapshot_call - SnapshotCall of CALL_ID */
+char *csta_build_snapshot_call(const char *ns, const char *call_id)
+{
+	CstaNode *root = csta_node_new("SnapshotCall", NULL);
+	CstaNode *obj = csta_node_add(root, "snapshotObject", NULL);
+
+	csta_node_add(obj, "callID", call_id);
+	return finish(root, ns);
+}
+
 /* csta_build_route_register - RouteRegister for DEVICE */
 char *csta_build_route_register(const char *ns, const char *device)
 {
@@ -608,6 +618,39 @@ static gboolean parse_snapshot_device_response(CstaMessage *msg, const CstaNode 
 	return TRUE;
 }
 
+/* one party of a call snapshot: deviceOnCall and its localConnectionState */
+static void snapshot_party(const CstaNode *info, GPtrArray *devices, GPtrArray *states)
+{
+	const char *dev = csta_device_text(csta_node_child(info, "deviceOnCall"));
+	const char *state = csta_node_text(info, "localConnectionState");
+
+	if (dev == NULL || dev[0] == '\0')
+		return;
+	g_ptr_array_add(devices, g_strdup(dev));
+	g_ptr_array_add(states, g_strdup(state ? state : ""));
+}
+
+static gboolean parse_snapshot_call_response(CstaMessage *msg, const CstaNode *root, GError **error)
+{
+	const CstaNode *data = csta_node_find(root, "crossRefIDorSnapshotData/snapshotData");
+	GPtrArray *devices = g_ptr_array_new();
+	GPtrArray *states = g_ptr_array_new();
+
+	if (data == NULL)
+		data = csta_node_child(root, "snapshotData");
+	for (guint i = 0; data != NULL && i < data->children->len; i++) {
+		const CstaNode *info = g_ptr_array_index(data->children, i);
+
+		if (g_ascii_strcasecmp(info->name, "snapshotCallResponseInfo") == 0)
+			snapshot_party(info, devices, states);
+	}
+	g_ptr_array_add(devices, NULL);
+	g_ptr_array_add(states, NULL);
+	msg->snapshot_devices = (char **)g_ptr_array_free(devices, FALSE);
+	msg->snapshot_states = (char **)g_ptr_array_free(states, FALSE);
+	return TRUE;
+}
+
 static gboolean parse_route_register_response(CstaMessage *msg, const CstaNode *root,
                                               GError **error)
 {
@@ -706,6 +749,8 @@ static const CstaMsgRow csta_msg_rows[] = {
      parse_ss_conference_response, NULL, NULL, NULL},
     {"SnapshotDeviceResponse", CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE, parse_snapshot_device_response,
      NULL, NULL, NULL},
+    {"SnapshotCallResponse", CSTA_MSG_SNAPSHOT_CALL_RESPONSE, parse_snapshot_call_response, NULL,
+     NULL, NULL},
     {"RouteRegisterResponse", CSTA_MSG_ROUTE_REGISTER_RESPONSE, parse_route_register_response, NULL,
      NULL, NULL},
     {"RouteRegisterCancelResponse", CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE, parse_nothing, NULL,
@@ -799,6 +844,7 @@ CstaMessage *csta_message_copy(const CstaMessage *msg)
 	copy->route_register_id = g_strdup(msg->route_register_id);
 	copy->snapshot_calls = g_strdupv(msg->snapshot_calls);
 	copy->snapshot_states = g_strdupv(msg->snapshot_states);
+	copy->snapshot_devices = g_strdupv(msg->snapshot_devices);
 	return copy;
 }
 
@@ -828,6 +874,7 @@ void csta_message_free(CstaMessage *msg)
 	g_free(msg->route_register_id);
 	g_strfreev(msg->snapshot_calls);
 	g_strfreev(msg->snapshot_states);
+	g_strfreev(msg->snapshot_devices);
 	g_free(msg);
 }
 
@@ -880,6 +927,7 @@ gboolean csta_msg_is_event(CstaMsgKind kind)
 	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
 	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
 	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
+	case CSTA_MSG_SNAPSHOT_CALL_RESPONSE:
 	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
 	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
 	case CSTA_MSG_SET_FORWARDING_RESPONSE:

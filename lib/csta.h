@@ -140,6 +140,8 @@ char *csta_build_single_step_conference(const char *ns, const char *call_id, con
                                         const char *join);
 /* csta_build_snapshot_device - SnapshotDevice of DEVICE */
 char *csta_build_snapshot_device(const char *ns, const char *device);
+/* csta_build_snapshot_call - SnapshotCall of CALL_ID (who is in the call, in which state) */
+char *csta_build_snapshot_call(const char *ns, const char *call_id);
 /* csta_build_route_register - RouteRegister for routeing device DEVICE */
 char *csta_build_route_register(const char *ns, const char *device);
 /* csta_build_route_register_cancel - RouteRegisterCancel of REG_ID */
@@ -178,6 +180,7 @@ typedef enum {
 	CSTA_MSG_CONFERENCE_CALL_RESPONSE,   /* call_id/device_id: conferenceCall */
 	CSTA_MSG_SS_CONFERENCE_RESPONSE,     /* call_id/device_id: conferencedCall */
 	CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE,   /* snapshot_calls/snapshot_states */
+	CSTA_MSG_SNAPSHOT_CALL_RESPONSE,     /* snapshot_devices/snapshot_states */
 	CSTA_MSG_ROUTE_REGISTER_RESPONSE,    /* route_register_id */
 	CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE,
 	CSTA_MSG_SET_FORWARDING_RESPONSE,
@@ -229,6 +232,8 @@ typedef struct {
 	                          * called_device, its routedCall call_id/device_id */
 	char **snapshot_calls; /* SnapshotDeviceResponse: callID per connection (NULL-terminated) */
 	char **snapshot_states; /* and its localConnectionState, same index ("" when absent) */
+	char **snapshot_devices; /* SnapshotCallResponse: deviceOnCall per connection, states
+	                          * in snapshot_states (NULL-terminated) */
 } CstaMessage;
 
 /* csta_message_parse - decode an XML body; unknown roots give CSTA_MSG_UNKNOWN

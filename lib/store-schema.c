@@ -61,6 +61,16 @@ static const CtiStoreMigration store_migrations[] = {
      "\tjob_id     TEXT,\n"
      "\tcreated    INTEGER NOT NULL\n"
      ");\n"},
+    {3, "jobs-003.sql",
+     "-- jobs-003: the notification token (daemon/jobs.c, daemon/server.c).  ctid puts\n"
+     "-- \"X-CTI-Notification: <job> <token> <copy>\" on a job's notification; cti-milter\n"
+     "-- asks ctid (NOTIFIED) when Postfix picks that mail up, and the first copy whose\n"
+     "-- token matches sets notified = 1 and notify_copy: that copy is confirmed again\n"
+     "-- if Postfix offers it again, any other copy (sent again after a restart) is\n"
+     "-- discarded.  NULL until a notification was handed to sendmail / confirmed.\n"
+     "-- Applied once; PRAGMA user_version = 3 after.\n"
+     "ALTER TABLE jobs ADD COLUMN notify_token TEXT;\n"
+     "ALTER TABLE jobs ADD COLUMN notify_copy TEXT;\n"},
 };
 
 /* store_schema_migrations - the embedded migrations in version order; *N_OUT their count */

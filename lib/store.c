@@ -100,6 +100,8 @@ void job_free(CtiJob *job)
 	g_free(job->message_id);
 	g_free(job->mailbox);
 	g_free(job->reason);
+	g_free(job->notify_token);
+	g_free(job->notify_copy);
 	g_free(job);
 }
 
@@ -420,7 +422,7 @@ static gboolean store_spool_file(CtiStore *store, const char *final, const char 
 #define JOB_COLUMNS                                                                                \
 	"id, state, request, sender, recipient, auth_authen, client_addr, queue_id, message_id, "  \
 	"mailbox, created, "                                                                       \
-	"due_at, deadline, attempts, reason, finished, notified"
+	"due_at, deadline, attempts, reason, finished, notified, notify_token, notify_copy"
 
 /* store_insert_row - bind JOB to the prepared INSERT ST, run it and reset ST */
 static gboolean store_insert_row(CtiStore *store, sqlite3_stmt *st, const CtiJob *job,
@@ -445,6 +447,8 @@ static gboolean store_insert_row(CtiStore *store, sqlite3_stmt *st, const CtiJob
 	store_bind_text(st, 15, job->reason);
 	sqlite3_bind_int64(st, 16, job->finished);
 	sqlite3_bind_int(st, 17, job->notified ? 1 : 0);
+	store_bind_text(st, 18, job->notify_token);
+	store_bind_text(st, 19, job->notify_copy);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -462,7 +466,7 @@ static gboolean store_insert_batch(CtiStore *store, CtiStoreSubmit *items, gsize
 	if (!store_exec(store, "BEGIN IMMEDIATE", error))
 		return FALSE;
 	st = store_prepare(
-	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	    error);
 	if (!st) {
 		store_rollback(store);
@@ -596,6 +600,8 @@ static CtiJob *store_row_job(sqlite3_stmt *st)
 	job->reason = store_col_text(st, 14);
 	job->finished = sqlite3_column_int64(st, 15);
 	job->notified = sqlite3_column_int(st, 16) != 0;
+	job->notify_token = store_col_text(st, 17);
+	job->notify_copy = store_col_text(st, 18);
 	return job;
 }
 
@@ -648,7 +654,7 @@ gboolean store_update(CtiStore *store, const CtiJob *job, GError **error)
 	sqlite3_stmt *st = store_prepare(
 	    store,
 	    "UPDATE jobs SET state = ?, due_at = ?, deadline = ?, attempts = ?, reason = ?, "
-	    "finished = ?, notified = ? WHERE id = ?",
+	    "finished = ?, notified = ?, notify_token = ?, notify_copy = ? WHERE id = ?",
 	    error);
 
 	if (!st)
@@ -660,7 +666,9 @@ gboolean store_update(CtiStore *store, const CtiJob *job, GError **error)
 	store_bind_text(st, 5, job->reason);
 	sqlite3_bind_int64(st, 6, job->finished);
 	sqlite3_bind_int(st, 7, job->notified ? 1 : 0);
-	store_bind_text(st, 8, job->id);
+	store_bind_text(st, 8, job->notify_token);
+	store_bind_text(st, 9, job->notify_copy);
+	store_bind_text(st, 10, job->id);
 	if (!store_step_done(store, st, "update job", error))
 		return FALSE;
 	if (sqlite3_changes(store->db) == 0)

@@ -49,7 +49,9 @@ typedef struct {
 	int attempts;              /* attempts started */
 	char *reason;              /* terminal reason text or NULL */
 	gint64 finished;           /* unix seconds, 0 while live */
-	gboolean notified;         /* the notification has been handed to sendmail */
+	gboolean notified;         /* the notification reached Postfix (confirmed: see notify_token) */
+	char *notify_token;        /* token of the notification handed to sendmail, NULL before */
+	char *notify_copy;         /* the copy of it cti-milter confirmed, NULL before */
 } CtiJob;
 
 typedef struct {
@@ -97,7 +99,7 @@ typedef struct {
 gsize store_submit_batch(CtiStore *store, CtiStoreSubmit *items, gsize n);
 /* store_get - one job (transfer full) or NULL + CTI_STORE_ERROR_NOT_FOUND */
 CtiJob *store_get(CtiStore *store, const char *id, GError **error);
-/* store_update - write every mutable field of JOB (state, due_at, deadline, attempts, reason, finished, notified) */
+/* store_update - write every mutable field of JOB (state, due_at, deadline, attempts, reason, finished, notified, notify_token, notify_copy) */
 gboolean store_update(CtiStore *store, const CtiJob *job, GError **error);
 /* store_list_live - all jobs not in a terminal state, oldest first (transfer full: GPtrArray of CtiJob) */
 GPtrArray *store_list_live(CtiStore *store, GError **error);

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "fax.h"
 #include "media.h"
 #include "simlog.h"
 #include "xml.h"
@@ -162,15 +163,21 @@ model_route_cancel(SessClient *c, const char *reg_id)
 	return FALSE;
 }
 
+/* The party a line talks to: a connected one (a held party hears nothing). */
 static const char *
 far_party(const ModelCall *call, const char *device)
 {
+	const char *any = "?";
 	for (guint i = 0; i < call->conns->len; i++) {
 		ModelConn *c = g_ptr_array_index(call->conns, i);
-		if (strcmp(c->device, device) != 0)
+		if (strcmp(c->device, device) == 0)
+			continue;
+		if (c->state == CONN_CONNECTED)
 			return c->device;
+		if (strcmp(any, "?") == 0)
+			any = c->device;
 	}
-	return "?";
+	return any;
 }
 
 static ModelConn *line_conn(ModelDevice *line);
@@ -287,32 +294,95 @@ log_media(ModelConn *conn, const char *path, const MediaInfo *mi)
 		  "#duration", dur, "checksum", mi->checksum, NULL);
 }
 
-/* model_play_check - TRUE when MESSAGE names a playable WAV file in media_dir */
-gboolean
-model_play_check(const char *message, GError **error)
+/* fax_party - the call has a connected fax receiver (behaviour fax) */
+static gboolean
+fax_party(const ModelConn *conn)
+{
+	for (guint i = 0; i < conn->call->conns->len; i++) {
+		const ModelConn *c = g_ptr_array_index(conn->call->conns, i);
+		if (c->dev != NULL && c->dev->beh.kind == SIM_BEH_FAX && c->state == CONN_CONNECTED)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* fax_check - PATH is TIFF Class F and CONN's call has a fax receiver */
+static gboolean
+fax_check(const ModelConn *conn, const char *path, FaxInfo *fi, GError **error)
+{
+	if (!fax_party(conn)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NXIO,
+			    "a TIFF file needs a connected fax receiver on the call");
+		return FALSE;
+	}
+	return fax_probe(path, fi, error);
+}
+
+static void
+log_fax(ModelConn *conn, const char *path, const FaxInfo *fi)
+{
+	g_autofree char *pages = g_strdup_printf("%u", fi->pages);
+	g_autofree char *width = g_strdup_printf("%u", fi->width);
+	g_autofree char *size = g_strdup_printf("%" G_GSIZE_FORMAT, fi->size);
+	char dur[G_ASCII_DTOSTR_BUF_SIZE];
+	g_ascii_formatd(dur, sizeof dur, "%.3f", fi->duration);
+	g_autofree char *base = g_path_get_basename(path);
+	simlog_kv("fax", "call", conn->call->id, "device", conn->device, "file", base, "#pages",
+		  pages, "#width", width, "compression", "g3", "resolution",
+		  fi->fine ? "fine" : "standard", "#size", size, "#duration", dur, "checksum",
+		  fi->checksum, NULL);
+}
+
+/* play_probe - the playing time of MESSAGE over CONN (WAV, or TIFF to a fax); logs when LOG */
+static gboolean
+play_probe(ModelConn *conn, const char *message, gboolean log, double *duration, GError **error)
 {
 	g_autofree char *path = media_path(message, error);
-	MediaInfo mi;
-	if (path == NULL || !media_probe(path, &mi, error))
+	if (path == NULL)
 		return FALSE;
+	if (fax_is_tiff_name(message)) {
+		FaxInfo fi;
+		if (!fax_check(conn, path, &fi, error))
+			return FALSE;
+		if (log)
+			log_fax(conn, path, &fi);
+		*duration = fi.duration;
+		fax_info_clear(&fi);
+		return TRUE;
+	}
+	MediaInfo mi;
+	if (!media_probe(path, &mi, error))
+		return FALSE;
+	if (log)
+		log_media(conn, path, &mi);
+	*duration = mi.duration;
 	media_info_clear(&mi);
 	return TRUE;
 }
 
-/* model_play - the voice unit plays MESSAGE (a file in media_dir) into CONN */
+/* model_play_check - TRUE when MESSAGE names a playable WAV file in media_dir, or a TIFF
+ * Class F file and CONN's call has a fax receiver */
+gboolean
+model_play_check(ModelConn *conn, const char *message, GError **error)
+{
+	double duration;
+	return play_probe(conn, message, FALSE, &duration, error);
+}
+
+/* model_play - the voice unit plays MESSAGE (a file in media_dir) into CONN; a TIFF file
+ * is sent to the call's fax receiver */
 gboolean
 model_play(ModelConn *conn, const char *message, GError **error)
 {
-	g_autofree char *path = media_path(message, error);
-	MediaInfo mi;
-	if (path == NULL || !media_probe(path, &mi, error))
-		return FALSE;
+	double duration;
 	model_stop_play(conn);
 	conn->playing = g_strdup(message);
-	log_media(conn, path, &mi);
+	if (!play_probe(conn, message, TRUE, &duration, error)) {
+		g_clear_pointer(&conn->playing, g_free);
+		return FALSE;
+	}
 	play_event(conn, EV_PLAY, NULL);
-	conn->play_timer = simlog_timeout_add(mi.duration, on_play_end, conn);
-	media_info_clear(&mi);
+	conn->play_timer = simlog_timeout_add(duration, on_play_end, conn);
 	return TRUE;
 }
 

@@ -123,7 +123,7 @@ ModelRoute *model_route(const char *xref);
 void model_route_select(ModelRoute *route, const char *dest, gboolean route_used);
 void model_route_end(ModelRoute *route);
 
-gboolean model_play_check(const char *message, GError **error);
+gboolean model_play_check(ModelConn *conn, const char *message, GError **error);
 gboolean model_play(ModelConn *conn, const char *message, GError **error);
 gboolean model_stop_play(ModelConn *conn);
 

@@ -420,6 +420,32 @@ svc_snapshot_device(SessReq *r)
 	sess_reply(r, xml);
 }
 
+/* SnapshotCall: every party of the call (deviceOnCall, its connection, its state). */
+static void
+svc_snapshot_call(SessReq *r)
+{
+	ModelCall *call = need_call(r, "snapshotObject");
+	if (call == NULL)
+		return;
+	g_autoptr(GString) xml = sess_begin(r, "SnapshotCallResponse");
+	xml_open(xml, "crossRefIDorSnapshotData");
+	xml_open(xml, "snapshotData");
+	for (guint i = 0; i < call->conns->len; i++) {
+		ModelConn *c = g_ptr_array_index(call->conns, i);
+		xml_open(xml, "snapshotCallResponseInfo");
+		xml_open(xml, "deviceOnCall");
+		xml_leaf(xml, "deviceIdentifier", c->device);
+		xml_close(xml, "deviceOnCall");
+		xml_conn_id(xml, "callIdentifier", call->id, c->device);
+		xml_leaf(xml, "localConnectionState", model_state_str(c->state));
+		xml_close(xml, "snapshotCallResponseInfo");
+	}
+	xml_close(xml, "snapshotData");
+	xml_close(xml, "crossRefIDorSnapshotData");
+	sess_end(xml, "SnapshotCallResponse");
+	sess_reply(r, xml);
+}
+
 static void
 svc_route_register(SessReq *r)
 {
@@ -485,6 +511,17 @@ svc_route_end(SessReq *r)
 		model_route_end(route);
 }
 
+/* play_error_value - the CSTA operation error for a refused PlayMessage */
+static const char *
+play_error_value(const GError *err)
+{
+	if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_INVAL))
+		return "invalidFile"; /* not a WAV file, or a TIFF that is not Class F */
+	if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NXIO))
+		return "requestIncompatibleWithObject"; /* a TIFF with no fax receiver */
+	return "invalidMsgID";
+}
+
 static void
 svc_play_message(SessReq *r)
 {
@@ -498,10 +535,9 @@ svc_play_message(SessReq *r)
 		return;
 	}
 	/* Check the file before answering: a bad message is an error response. */
-	if (!model_play_check(msg, &err)) {
+	if (!model_play_check(conn, msg, &err)) {
 		g_printerr("pbx-sim: PlayMessage %s: %s\n", msg, err->message);
-		sess_error(r, OP, g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_INVAL) ? "invalidFile"
-											 : "invalidMsgID");
+		sess_error(r, OP, play_error_value(err));
 		return;
 	}
 	sess_reply_empty(r, "PlayMessageResponse");
@@ -545,6 +581,7 @@ static const ServiceRow service_rows[] = {
 	{ "MonitorStart", svc_monitor_start },
 	{ "MonitorStop", svc_monitor_stop },
 	{ "SnapshotDevice", svc_snapshot_device },
+	{ "SnapshotCall", svc_snapshot_call },
 	{ "RouteRegister", svc_route_register },
 	{ "RouteRegisterCancel", svc_route_register_cancel },
 	{ "RouteSelect", svc_route_select },

@@ -92,6 +92,8 @@ static char *build_tx(int which)
 	case 21:
 		return csta_build_make_call_tagged(ED3, "2001", "0312345678",
 		                                   "0123456789abcdef0123456789abcdef0002");
+	case 22:
+		return csta_build_snapshot_call(ED4, "17");
 	default:
 		ck_abort_msg("no builder %d", which);
 		return NULL;
@@ -110,6 +112,7 @@ static const TxCase tx_cases[] = {
     {"tx-route-register", 26, 16},    {"tx-route-register-cancel", 27, 17},
     {"tx-route-select", 28, 18},      {"tx-route-end", 29, 19},
     {"tx-set-forwarding", 30, 20},    {"tx-make-call-tagged", 31, 21},
+    {"tx-snapshot-call", 32, 22},
 };
 
 START_TEST(test_encode_golden)
@@ -174,6 +177,9 @@ static const RxCase rx_cases[] = {
      NULL, "17:hold,18:connected"},
     {"rx-snapshot-device-idle", 26, CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE, NULL, NULL, NULL, NULL, NULL,
      ""},
+    /* the parties of a call: how ctid learns whom to hold for a server-lines intrude */
+    {"rx-snapshot-call-response", 32, CSTA_MSG_SNAPSHOT_CALL_RESPONSE, NULL, NULL, NULL, NULL, NULL,
+     "0312345678:connected,2003:connected"},
     {"rx-route-register-response", 26, CSTA_MSG_ROUTE_REGISTER_RESPONSE, NULL, NULL, NULL, NULL,
      NULL, "1"},
     {"rx-route-request", 9001, CSTA_MSG_ROUTE_REQUEST, "21", "2006", NULL, NULL, NULL,
@@ -193,7 +199,8 @@ static const RxCase rx_cases[] = {
      "operation:invalidMonitorCrossRefID"},
 };
 
-/* "call:state,..." of a snapshot; "xref/regid/called/calling/error" of a route message */
+/* "call:state,..." of a device snapshot, "device:state,..." of a call snapshot;
+ * "xref/regid/called/calling/error" of a route message */
 static char *route_or_snapshot(const CstaMessage *m)
 {
 	GString *s = g_string_new(NULL);
@@ -201,6 +208,12 @@ static char *route_or_snapshot(const CstaMessage *m)
 	if (m->kind == CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE) {
 		for (guint i = 0; m->snapshot_calls[i] != NULL; i++)
 			g_string_append_printf(s, "%s%s:%s", i ? "," : "", m->snapshot_calls[i],
+			                       m->snapshot_states[i]);
+		return g_string_free(s, FALSE);
+	}
+	if (m->kind == CSTA_MSG_SNAPSHOT_CALL_RESPONSE) {
+		for (guint i = 0; m->snapshot_devices[i] != NULL; i++)
+			g_string_append_printf(s, "%s%s:%s", i ? "," : "", m->snapshot_devices[i],
 			                       m->snapshot_states[i]);
 		return g_string_free(s, FALSE);
 	}
@@ -213,7 +226,8 @@ static char *route_or_snapshot(const CstaMessage *m)
 
 static char *extra_of(const CstaMessage *m)
 {
-	if (m->kind == CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE || m->kind == CSTA_MSG_ROUTE_REQUEST ||
+	if (m->kind == CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE ||
+	    m->kind == CSTA_MSG_SNAPSHOT_CALL_RESPONSE || m->kind == CSTA_MSG_ROUTE_REQUEST ||
 	    m->kind == CSTA_MSG_ROUTE_END)
 		return route_or_snapshot(m);
 	if (m->kind == CSTA_MSG_ROUTE_REGISTER_RESPONSE)

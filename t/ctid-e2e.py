@@ -294,7 +294,19 @@ def run_scenario(st, style):
     check(any(e["args"].get("callingDevice") == "2001" and e["args"].get("calledDirectoryNumber") == "0312345678"
               for e in mk), "pbx-sim saw MakeCall 2001 -> 0312345678")
     check("-f <>" in (mail or "") or "X-Args: -f" in (mail or ""), "notification sent from the null sender")
+    # play cti-milter (non_smtpd_milters): confirm the notification with NOTIFIED
     spooled = os.path.join(st.tmp, "spool", job + ".eml")
+    tag = [ln.split(":", 1)[1].split() for ln in (mail or "").splitlines()
+           if ln.lower().startswith("x-cti-notification:")]
+    check(len(tag) == 1 and len(tag[0]) == 3 and tag[0][0] == job,
+          "notification carries X-CTI-Notification: <job> <token> <copy>")
+    check(os.path.exists(spooled), "spool file kept until the notification is confirmed")
+    if len(tag) == 1 and len(tag[0]) == 3:
+        _j, token, copy = tag[0]
+        answers = [ipc(st.sock, "NOTIFIED", [("Job", job), ("Token", t), ("Copy", c)])["verb"]
+                   for t, c in (("0" * 32, copy), (token, copy), (token, copy), (token, "1" * 32))]
+        check(answers == ["REJECT", "OK", "OK", "DUPLICATE"],
+              "NOTIFIED: wrong token REJECT, the copy OK (twice), another copy DUPLICATE: %s" % answers)
     deadline = time.time() + 5
     while os.path.exists(spooled) and time.time() < deadline:
         time.sleep(0.05)

@@ -5,7 +5,7 @@ Retries (busy -> retry -> answered, decline -> no retry, an interval of one
 simulated hour that survives a ctid restart), Not-Before / Not-After,
 Wait-For-Idle, conference, intrude, forward-set / forward-clear.  The
 [pbx] method the stack's ctid runs with (native or server-lines) decides how
-conference and forwarding are done; the tests check the CSTA the PBX saw for
+conference, intrude and forwarding are done; the tests check the CSTA the PBX saw for
 that method.  Each test says in its AssertionError what a person would see.
 """
 import re
@@ -275,13 +275,57 @@ def test_conference(ctx):
         _quiet(ctx, "2001", "2002", "0312345678")
 
 
+def _intrude_with_lines(ctx):
+    """Server lines: the other party (found by SnapshotCall) is held, line 1 joins
+    2003's call, line 2 dials 2004, the line board carries 2003 <-> 2004; when 2004
+    hangs up line 1 leaves and 0312345678 is retrieved."""
+    l1, l2 = _lines(ctx)[:2]
+    call = _connected_call(ctx, "0312345678", "2003")
+    msgid, t0 = _submit(ctx, [("Action", "intrude"), ("Source", "2003"), ("Destination", "2004")])
+    try:
+        up = ctx.pbx.wait(lambda: _state(ctx, "2004", "connected", t0), 15)
+        _check(up, "2004 was never connected")
+        _check(ctx.pbx.rx("SnapshotCall", t0, **{"snapshotObject.callID": call}),
+               "ctid did not ask the PBX who is in the call %s" % call)
+        _check(ctx.pbx.rx("HoldCall", t0, **{"callToBeHeld.callID": call, "callToBeHeld.deviceID": "0312345678"}),
+               "no HoldCall of 0312345678's connection")
+        held = [e for e in _state(ctx, "0312345678", "hold", t0) if e.get("call") == call]
+        _check(held, "the other party 0312345678 was not held")
+        _check(ctx.pbx.rx("SingleStepConferenceCall", t0, deviceToJoin=l1), "line %s did not join the call" % l1)
+        _check(ctx.pbx.rx("MakeCall", t0, callingDevice=l2, calledDirectoryNumber="2004"),
+               "line %s did not dial 2004" % l2)
+        want = "2003 <-> %s <-> %s <-> 2004" % tuple(sorted((l1, l2)))
+        paths = ctx.pbx.wait(lambda: [e for e in ctx.pbx.entries()
+                                      if e.get("type") == "path" and e.get("wall", 0) >= t0], 10)
+        _check(paths and paths[0].get("path") == want,
+               "pbx-sim's line board path is %r, want %r" % ([e.get("path") for e in paths or []], want))
+        time.sleep(1.0)
+        _check(find_mail(ctx.stack.maildir("alice"), in_reply_to(msgid), 0) is None,
+               "the intrude job finished while the intrusion leg was still up")
+        gone = time.time()
+        _ctl(ctx, "hangup 2004")
+        freed = ctx.pbx.wait(lambda: ctx.pbx.rx("ClearConnection", gone, **{"connectionToBeCleared.deviceID": l1}), 10)
+        _check(freed, "line %s stayed in the call after 2004 hung up" % l1)
+        ret = ctx.pbx.wait(lambda: ctx.pbx.rx("RetrieveCall", gone), 10)
+        _check(ret, "no RetrieveCall after 2004 hung up")
+        _check(ret[0]["args"].get("callToBeRetrieved.callID") == call and
+               ret[0]["args"].get("callToBeRetrieved.deviceID") == "0312345678",
+               "RetrieveCall of the wrong connection: %r" % ret[0]["args"])
+        back = ctx.pbx.wait(lambda: [e for e in _state(ctx, "0312345678", "connected", gone)
+                                     if e.get("call") == call], 10)
+        _check(back, "0312345678 is not connected with 2003 again")
+        fields, _ = _notification(ctx, msgid)
+        _status(fields, "success")
+        _check("retrieved" in fields.get("reason", ""), "Reason %r does not say the party was retrieved"
+               % fields.get("reason"))
+    finally:
+        _quiet(ctx, "2003", "2004", "0312345678", *_lines(ctx))
+
+
 def test_intrude(ctx):
     """0312345678 talks with 2003; intrude 2004: the other party is held while 2003 talks with 2004, retrieved when 2004 hangs up."""
     if _method(ctx) == "server-lines":
-        msgid, _ = _submit(ctx, [("Action", "intrude"), ("Source", "2003"), ("Destination", "2004")])
-        fields, _ = _notification(ctx, msgid)
-        _status(fields, "failed")
-        _check("server lines" in fields.get("reason", ""), "Reason %r does not say why" % fields.get("reason"))
+        _intrude_with_lines(ctx)
         return
     call = _connected_call(ctx, "0312345678", "2003")
     msgid, t0 = _submit(ctx, [("Action", "intrude"), ("Source", "2003"), ("Destination", "2004")])

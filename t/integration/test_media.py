@@ -1,7 +1,8 @@
 """test_media - scenarios and media parts through the whole stack: mails as a
 mail client sends them (multipart/mixed, base64, RFC 2231 file names) go
 through Postfix and cti-milter to ctid, which converts the media and has
-pbx-sim's voice unit play them; the pbx-sim log shows what was played.
+pbx-sim's voice unit play them (and its fax receiver take a fax); the
+pbx-sim log shows what was played and received.
 """
 import io
 import math
@@ -163,20 +164,58 @@ def _pdf(pages):
     return res.stdout
 
 
+FAX_NUMBER = "0322222222"  # behaviour=fax in the stack's pbx.conf
+
+
+def _faxes(ctx, t0):
+    return [e for e in ctx.pbx.entries() if e.get("type") == "fax" and e.get("wall", 0) >= t0]
+
+
 def test_scenario_pdf_fax(ctx):
-    """A 3-page PDF named by <Fax> is converted to 3 pages of TIFF Class F (reported in the notification)."""
+    """A 3-page PDF named by <Fax> reaches pbx-sim's fax receiver as 3 pages of G3 TIFF, 1728 wide; the notification says sent."""
     scenario = '<Response><Say>A fax follows.</Say><Fax>cid:doc@client.example</Fax></Response>'
     spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
     spart["Content-ID"] = "<scen2@client.example>"
     dpart = MIMEApplication(_pdf(3), "pdf")
     dpart["Content-ID"] = "<doc@client.example>"
     dpart.add_header("Content-Disposition", "attachment", filename=("utf-8", "", "Rechnung März.pdf"))
-    msg = _mail(ctx, [("Source", "2005"), ("Destination", "0312345678"), ("Monitor-Time", "5m"),
+    msg = _mail(ctx, [("Source", "2005"), ("Destination", FAX_NUMBER), ("Monitor-Time", "5m"),
                       ("Scenario", "cid:scen2@client.example")], [spart, dpart])
-    msgid, _ = _send_ok(ctx, msg)
+    msgid, t0 = _send_ok(ctx, msg)
+    faxes = ctx.pbx.wait(lambda: _faxes(ctx, t0), 90)
+    _check(faxes, "pbx-sim's fax receiver got nothing for %s" % msgid)
+    fax = faxes[0]
+    _check(int(fax.get("pages", 0)) == 3, "the fax has %r pages, want 3 (%r)" % (fax.get("pages"), fax))
+    _check(int(fax.get("width", 0)) == 1728 and fax.get("compression") == "g3",
+           "the fax is %r wide, compression %r; want 1728, g3" % (fax.get("width"), fax.get("compression")))
+    _check(fax.get("resolution") == "fine", "the fax resolution is %r, want fine" % fax.get("resolution"))
+    _check(fax.get("device") == FAX_NUMBER, "the fax went to %r, want %s" % (fax.get("device"), FAX_NUMBER))
     note = _notification(ctx, msgid)
+    fields, _ = result_fields(note)
     body = note.as_string()
-    _check("Fax" in body and "3 pages" in body, "the notification does not report a 3-page fax:\n%s" % body[:2000])
+    _check(fields.get("status") == "success", "Status %r (%r)" % (fields.get("status"), fields))
+    _check("3 pages sent" in body and "not sent" not in body,
+           "the notification does not report the 3-page fax as sent:\n%s" % body[:2000])
 
 
-TESTS = [test_media_wav_played, test_scenario_pdf_fax, test_scenario_say_pause, test_scenario_unknown_verb, test_bad_media_refused]
+def test_fax_to_phone_not_sent(ctx):
+    """A <Fax> to a number that is no fax machine is refused by the exchange: the step reads "not sent", the job fails."""
+    scenario = '<Response><Fax resolution="standard">cid:doc3@client.example</Fax></Response>'
+    spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
+    spart["Content-ID"] = "<scen3@client.example>"
+    dpart = MIMEApplication(_pdf(1), "pdf")
+    dpart["Content-ID"] = "<doc3@client.example>"
+    dpart.add_header("Content-Disposition", "attachment", filename="memo.pdf")
+    msg = _mail(ctx, [("Source", "2006"), ("Destination", "0312345678"), ("Monitor-Time", "5m"),
+                      ("Scenario", "cid:scen3@client.example")], [spart, dpart])
+    msgid, t0 = _send_ok(ctx, msg)
+    note = _notification(ctx, msgid)
+    fields, _ = result_fields(note)
+    body = note.as_string()
+    _check(fields.get("status") == "failed", "Status %r, want failed (%r)" % (fields.get("status"), fields))
+    _check("not sent: refused by the PBX" in body, "the notification does not say the fax was refused:\n%s"
+           % body[:2000])
+    _check(not _faxes(ctx, t0), "pbx-sim's log shows a fax received by a phone")
+
+
+TESTS = [test_media_wav_played, test_scenario_pdf_fax, test_fax_to_phone_not_sent, test_scenario_say_pause, test_scenario_unknown_verb, test_bad_media_refused]

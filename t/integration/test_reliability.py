@@ -1,7 +1,8 @@
 """test_reliability - mailcti under faults and load, against real stacks.
 
 R1 ctid killed (SIGKILL) at random moments while mixed jobs run: every job ends
-   in exactly one terminal state, one notification per Notify: yes job, no
+   in exactly one terminal state, exactly one notification per Notify: yes job
+   (a copy sent again after a restart is discarded by cti-milter), no
    attempt dialled twice (MakeCall correlatorData = job id + attempt number).
 R2 ctid down: mail gets 451 and stays with the client; all of it is taken and
    executed once ctid is back.
@@ -355,24 +356,29 @@ def test_r1_kill_ctid_at_random(ctx):
         if _pid(stack, "ctid") is None or not _alive(_pid(stack, "ctid")):
             stack.service("start", "ctid")
     _check(not any(t.is_alive() for t in threads), "the senders did not finish in time")
-    time.sleep(2.0)  # the last notifications on their way through Postfix
-    note_ids = {}
-    notes = _notifications(stack, ("alice", "bob", "carol"), note_ids)
+    # the last notifications on their way through Postfix: a copy whose confirmation
+    # was cut by a kill waits in maildrop for pickup's next run (up to 60 s)
+    due = [j[0] for m, (_s, _k, notify) in sent.items() if notify for j in jobs.get(m, [])]
+    note_deadline = time.monotonic() + 75
+    while True:
+        time.sleep(2.0)
+        note_ids = {}
+        notes = _notifications(stack, ("alice", "bob", "carol"), note_ids)
+        if all(notes.get(jid) for jid in due) or time.monotonic() >= note_deadline:
+            break
     calls = _makecalls(stack, t0)
     lost = [m for m in sent if not jobs.get(m)]
     multiple = [m for m in sent if len(jobs.get(m, [])) > 1]
     hanging = [(m, [j[1] for j in jobs[m]]) for m in pending if jobs.get(m)]
-    missing_note = dup_note = extra_note = resent = 0
+    missing_note = dup_note = extra_note = 0
     double = []
     for m, (sender, kind, notify) in sent.items():
         for jid, state, _n, attempts, _r in jobs.get(m, []):
             c = notes.get(jid, 0)
             if notify and c == 0 and state in TERMINAL:
                 missing_note += 1
-            if c > 1 and (c > 2 or len(set(note_ids[jid])) > 1):
+            if c > 1:
                 dup_note += 1
-            elif c == 2:
-                resent += 1
             if not notify and c:
                 extra_note += 1
             if kind == "wait-for-idle":
@@ -390,15 +396,14 @@ def test_r1_kill_ctid_at_random(ctx):
          "unwanted %d, double-dialled attempts %d; %d MakeCalls tagged" %
          (len(lost), len(multiple), len(hanging), missing_note, dup_note, extra_note, len(double),
           sum(calls.values())))
-    _say("R1: %d notification(s) posted again, same Message-ID, by a restart after a kill that fell between "
-         "sendmail's hand-off and the store's notified mark (no transaction spans both)" % resent)
     _check(len(sent) == n_jobs, "only %d of %d requests were accepted (%r)" % (len(sent), n_jobs, dict(stats)))
     _check(not lost, "%d accepted requests have no job: %s" % (len(lost), lost[:5]))
     _check(not multiple, "%d requests have more than one job: %s" % (len(multiple), multiple[:5]))
     _check(not hanging, "%d jobs not terminal and notified: %s" % (len(hanging), hanging[:5]))
     _check(missing_note == 0 and dup_note == 0 and extra_note == 0,
-           "notifications: %d missing, %d duplicated, %d for Notify: no" % (missing_note, dup_note, extra_note))
-    _check(resent <= kills, "%d notifications posted twice, more than the %d kills explain" % (resent, kills))
+           "notifications: %d missing, %d duplicated, %d for Notify: no (duplicates: %s)" %
+           (missing_note, dup_note, extra_note,
+            [(j, note_ids[j]) for j, n in notes.items() if n > 1][:5]))
     _check(not double, "attempts dialled more than once (job, attempt, MakeCalls): %s" % double[:5])
     _check(sum(calls.values()) > 0, "pbx-sim logged no MakeCall with correlatorData")
 

@@ -903,6 +903,23 @@ def snapshot_device(sim):
     eq(info.find("{*}localCallState/{*}compoundCallState/{*}localConnectionState").text, "connected", "state")
 
 
+@test
+def snapshot_call(sim):
+    c = sim.client()
+    c.monitor("2002")
+    call = connected_call(sim, c)
+    c.request(c.x("HoldCall", conn("callToBeHeld", call, "2001")))
+    r = c.request(c.x("SnapshotCall", "<snapshotObject><callID>%s</callID></snapshotObject>" % call))
+    eq(r.name, "SnapshotCallResponse", "root")
+    sd = r.find("crossRefIDorSnapshotData/snapshotData")
+    parties = sorted((i.find("{*}deviceOnCall/{*}deviceIdentifier").text,
+                      i.find("{*}callIdentifier/{*}callID").text,
+                      i.find("{*}localConnectionState").text) for i in sd)
+    eq(parties, [("2001", call, "hold"), ("2002", call, "connected")], "parties")
+    r = c.request(c.x("SnapshotCall", "<snapshotObject><callID>nosuch</callID></snapshotObject>"))
+    eq(error_of(r), ("operation", "invalidCallID"), "unknown call")
+
+
 # ----------------------------------------------------------------- routing --
 
 @test
@@ -1033,6 +1050,89 @@ def media_dir_option_overrides_config(sim):
     eq(error_of(r), ("operation", "invalidMsgID"), "looked in --media-dir, not [sim] media_dir")
 
 
+# -------------------------------------------------------------------- fax --
+
+def write_tiff(path, pages, width=1728, compression=3, yres=196, big=False, loop=False):
+    """A TIFF whose IFDs describe PAGES pages (strips are filler: pbx-sim reads only the IFDs)."""
+    e = ">" if big else "<"
+    out = bytearray(b"MM" if big else b"II") + struct.pack(e + "HI", 42, 8)
+    n = 9
+    for i in range(pages):
+        ifd = len(out)
+        rat = ifd + 2 + n * 12 + 4
+        strip = rat + 16
+        nxt = 8 if loop and i == pages - 1 else (0 if i == pages - 1 else strip + 64)
+        entries = [(256, 4, 1, width), (257, 4, 1, 2200), (259, 3, 1, compression), (262, 3, 1, 0),
+                   (273, 4, 1, strip), (279, 4, 1, 64), (282, 5, 1, rat), (283, 5, 1, rat + 8),
+                   (292, 4, 1, 0)]
+        out += struct.pack(e + "H", n)
+        for tag, typ, cnt, val in entries:
+            if typ == 3:
+                out += struct.pack(e + "HHIHH", tag, typ, cnt, val, 0)
+            else:
+                out += struct.pack(e + "HHII", tag, typ, cnt, val)
+        out += struct.pack(e + "I", nxt)
+        out += struct.pack(e + "IIII", 204, 1, yres, 1) + bytes(64)
+    with open(path, "wb") as f:
+        f.write(out)
+    return "sha256:" + hashlib.sha256(bytes(out)).hexdigest()
+
+
+def fax_call(c):
+    c.monitor("2001")
+    call = c.make_call("2001", "0344444444")
+    c.wait("EstablishedEvent", lambda m: m.get("establishedConnection/deviceID") == "0344444444")
+    c.drain(0.1)
+    return call
+
+
+@test
+def fax_receiver_reads_class_f_pages(sim):
+    checksum = write_tiff(os.path.join(sim.media, "doc.tif"), 3)
+    write_tiff(os.path.join(sim.media, "std.TIFF"), 1, yres=98, big=True)
+    c = sim.client()
+    call = fax_call(c)
+    r = c.request(c.x("PlayMessage", "<messageToBePlayed>doc.tif</messageToBePlayed>" +
+                      conn("overConnection", call, "0344444444")))
+    eq(r.name, "PlayMessageResponse", "fax accepted")
+    c.wait("PlayEvent")
+    eq(c.wait("StopEvent", timeout=3).get("cause"), "endOfMessageDetected", "fax sent to the end")
+    fax = sim.log_lines("fax")
+    eq((fax[0]["file"], fax[0]["pages"], fax[0]["width"], fax[0]["compression"], fax[0]["resolution"],
+        fax[0]["device"]), ("doc.tif", 3, 1728, "g3", "fine", "0344444444"), "fax log line")
+    eq(fax[0]["checksum"], checksum, "checksum")
+    assert fax[0]["duration"] >= 5 + 3 * 1.5, "transmission time %r" % fax[0]["duration"]
+    r = c.request(c.x("PlayMessage", "<messageToBePlayed>std.TIFF</messageToBePlayed>" +
+                      conn("overConnection", call, "0344444444")))
+    eq(r.name, "PlayMessageResponse", "big-endian fax accepted")
+    fax = sim.log_lines("fax")
+    eq((fax[1]["pages"], fax[1]["resolution"]), (1, "standard"), "standard resolution, one page")
+
+
+@test
+def fax_receiver_rejects_non_class_f(sim):
+    bad = {"raw.tif": dict(compression=1), "wide.tif": dict(width=2000),
+           "loop.tif": dict(loop=True), "lowres.tif": dict(yres=72)}
+    for name, kw in bad.items():
+        write_tiff(os.path.join(sim.media, name), 2, **kw)
+    with open(os.path.join(sim.media, "text.tif"), "wb") as f:
+        f.write(b"this is no TIFF")
+    write_tiff(os.path.join(sim.media, "ok.tif"), 1)
+    c = sim.client()
+    call = fax_call(c)
+    for name in sorted(bad) + ["text.tif"]:
+        r = c.request(c.x("PlayMessage", "<messageToBePlayed>%s</messageToBePlayed>" % name +
+                          conn("overConnection", call, "0344444444")))
+        eq(error_of(r), ("operation", "invalidFile"), "not Class F: " + name)
+    eq(sim.log_lines("fax"), [], "nothing received")
+    c2 = sim.client()
+    c2.monitor("2003")
+    voice = connected_call(sim, c2, "2003", "2004")
+    r = c2.request(c2.x("PlayMessage", "<messageToBePlayed>ok.tif</messageToBePlayed>" +
+                        conn("overConnection", voice, "2004")))
+    eq(error_of(r), ("operation", "requestIncompatibleWithObject"), "a fax to a phone")
+
+
 # ------------------------------------------------------------- line board --
 
 @test
@@ -1057,6 +1157,26 @@ def line_board_path_logged(sim):
     eq([p["path"] for p in paths], ["2001 <-> 7001 <-> 7002 <-> 2002"], "audio path")
     lines = [d for d in sim.ctl("dump")["devices"] if d["kind"] == "line"]
     assert all(d["owner"] for d in lines), lines
+
+
+@test
+def line_board_path_skips_held_party(sim):
+    # Intrude through server lines: the other party is held, a line joins the
+    # call, the other line dials; the path names the party that still talks.
+    c = sim.client()
+    c.monitor("7001")
+    c.monitor("7002")
+    c.monitor("2002")
+    call = connected_call(sim, c, "2001", "2002")
+    eq(c.request(c.x("HoldCall", conn("callToBeHeld", call, "2001"))).name, "HoldCallResponse", "hold")
+    r = c.request(c.x("SingleStepConferenceCall", conn("activeCall", call, "2002") +
+                      "<deviceToJoin>7001</deviceToJoin><participationType>active</participationType>"))
+    eq(r.name, "SingleStepConferenceCallResponse", "line joins")
+    c.make_call("7002", "2003")
+    deadline = time.time() + 3
+    while time.time() < deadline and not sim.log_lines("path"):
+        time.sleep(0.05)
+    eq([p["path"] for p in sim.log_lines("path")], ["2002 <-> 7001 <-> 7002 <-> 2003"], "audio path")
 
 
 # ---------------------------------------------------------------- control --
