@@ -375,6 +375,7 @@ JobsNotified jobs_notified(CtidJobs *jobs, const char *job_id, const char *token
 		return g_strcmp0(job->notify_copy, copy) == 0 ? JOBS_NOTIFIED_FIRST
 		                                              : JOBS_NOTIFIED_DUPLICATE;
 	job->notified = TRUE;
+	g_free(job->notify_copy);
 	job->notify_copy = g_strdup(copy);
 	if (!store_update(jobs->store, job, error))
 		return JOBS_NOTIFIED_TEMP;
