@@ -47,7 +47,7 @@ static int cmd_explain(CtlContext *ctx, const CtlCommand *cmd, int argc, char **
 	    {"recipient", 'r', 0, G_OPTION_ARG_STRING, &recipient, "envelope recipient", "ADDRESS"},
 	    {"auth", 'a', 0, G_OPTION_ARG_STRING, &auth, "SMTP AUTH login", "LOGIN"},
 	    {"client", 'C', 0, G_OPTION_ARG_STRING, &client, "SMTP client address", "ADDRESS"},
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(GError) error = NULL;

@@ -9,66 +9,28 @@
 
 static int gateway_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
-	g_autofree char *note = NULL;
-	const GOptionEntry entries[] = {
-	    {"note", 'n', 0, G_OPTION_ARG_STRING, &note, "note", "TEXT"},
-	    {NULL},
-	};
-	g_autoptr(CtiRouteDb) db = NULL;
-	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
-
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (argc != 4)
-		return ctl_usage(ctx, cmd, "gateway add: NAME and ADDRESS expected");
-	db = ctl_routes_open(ctx, TRUE, &rc);
-	if (db == NULL)
-		return rc;
-	if (!route_gateway_add(db, argv[2], argv[3], note, &error))
-		return ctl_fail(ctx, "gateway add: %s", error->message);
-	return CTL_EXIT_OK;
+	return ctl_routes_add(ctx, cmd, argc, argv, "NAME and ADDRESS expected", route_gateway_add);
 }
 
 static int gateway_del_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
-	g_autoptr(CtiRouteDb) db = NULL;
-	g_autoptr(GError) error = NULL;
-	int rc = CTL_EXIT_OK;
-
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "gateway del: NAME expected");
-	db = ctl_routes_open(ctx, TRUE, &rc);
-	if (db == NULL)
-		return rc;
-	if (!route_gateway_del(db, argv[2], &error))
-		return ctl_fail(ctx, "gateway del: %s", error->message);
-	return CTL_EXIT_OK;
+	return ctl_routes_del(ctx, cmd, argc, argv, "NAME expected", route_gateway_del);
 }
 
 static int gateway_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
 	gboolean json = FALSE;
-	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
-	    {NULL},
-	};
+	const GOptionEntry entries[] = {CTL_JSON_OPTION(json), {NULL}};
 	g_autoptr(CtiRouteDb) db = NULL;
-	g_autoptr(GPtrArray) rows = NULL;
+	g_autoptr(GPtrArray) gateways = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_routes_read(ctx, cmd, entries, &argc, &argv, 2, NULL, &db);
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (argc != 2)
-		return ctl_usage(ctx, cmd, "gateway list: unexpected argument '%s'", argv[2]);
-	db = ctl_routes_open(ctx, FALSE, &rc);
-	if (db == NULL)
-		return rc;
-	rows = route_gateway_list(db, &error);
-	if (rows == NULL)
-		return ctl_fail(ctx, "gateway list: %s", error->message);
-	ctl_print_gateways(ctx, rows, json);
+	if (!(gateways = route_gateway_list(db, &error)))
+		return ctl_verb_fail(ctx, argv, error);
+	ctl_print_gateways(ctx, gateways, json);
 	return CTL_EXIT_OK;
 }
 
@@ -78,15 +40,12 @@ static const CtlVerb gateway_verbs[] = {
     {"list", gateway_list_cmd},
 };
 
-static int cmd_gateway(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
-{
-	return ctl_dispatch_verb(ctx, cmd, gateway_verbs, G_N_ELEMENTS(gateway_verbs), argc, argv);
-}
-
 const CtlCommand cmd_gateway_command = {
     "gateway",
-    cmd_gateway,
+    NULL,
     "  gateway add NAME ADDRESS [--note TEXT]\n"
     "  gateway del NAME\n"
     "  gateway list [--json]",
+    gateway_verbs,
+    G_N_ELEMENTS(gateway_verbs),
 };

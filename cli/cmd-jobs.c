@@ -83,7 +83,7 @@ static int jobs_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char 
 	    {"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "envelope sender", "ADDRESS"},
 	    {"age", 'a', 0, G_OPTION_ARG_STRING, &age, "created within", "DURATION"},
 	    {"limit", 'n', 0, G_OPTION_ARG_INT, &limit, "at most N jobs", "N"},
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiIpcFrame) req = ipc_frame_new("JOBS");
@@ -135,7 +135,7 @@ static int jobs_show_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char 
 {
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiIpcFrame) reply = NULL;
@@ -146,14 +146,7 @@ static int jobs_show_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char 
 	reply = one_job_verb(ctx, cmd, "JOB", argc, argv, NULL, &rc);
 	if (reply == NULL)
 		return rc;
-	if (json) {
-		g_autoptr(GString) out = g_string_new(NULL);
-
-		ctl_frame_json(out, reply);
-		fprintf(ctx->out, "%s\n", out->str);
-	} else {
-		ctl_frame_text(ctx, reply);
-	}
+	ctl_print_frame(ctx, reply, json);
 	return CTL_EXIT_OK;
 }
 
@@ -196,16 +189,13 @@ static const CtlVerb jobs_verbs[] = {
     {"retry", jobs_retry_cmd},
 };
 
-static int cmd_jobs(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
-{
-	return ctl_dispatch_verb(ctx, cmd, jobs_verbs, G_N_ELEMENTS(jobs_verbs), argc, argv);
-}
-
 const CtlCommand cmd_jobs_command = {
     "jobs",
-    cmd_jobs,
+    NULL,
     "  jobs list [--state STATE] [--sender ADDRESS] [--age DURATION] [--limit N] [--json]\n"
     "  jobs show JOB-ID [--json]\n"
     "  jobs cancel JOB-ID [--reason TEXT]\n"
     "  jobs retry JOB-ID",
+    jobs_verbs,
+    G_N_ELEMENTS(jobs_verbs),
 };

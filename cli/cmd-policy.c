@@ -78,7 +78,7 @@ static int policy_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!policy_rule_add(db, position, allow, policy_cli_prefix(argv[3]), note, &error))
-		return ctl_fail(ctx, "policy add: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -93,7 +93,7 @@ static int policy_del_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!policy_rule_del(db, position, &error))
-		return ctl_fail(ctx, "policy del: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -109,7 +109,7 @@ static int policy_move_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, cha
 	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!policy_rule_move(db, from, to, &error))
-		return ctl_fail(ctx, "policy move: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -118,74 +118,59 @@ static int policy_reset_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, ch
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GPtrArray) rules = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = CTL_EXIT_OK;
+	int rc = ctl_verb_args(ctx, cmd, NULL, &argc, &argv, 2, "no argument expected");
 
-	if (argc != 2)
-		return ctl_usage(ctx, cmd, "policy reset: no argument expected");
-	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	rules = policy_rules_parse(ctl_config(ctx)->default_rules, &error);
 	if (!rules || !policy_rules_replace(db, rules, &error))
-		return ctl_fail(ctx, "policy reset: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	fprintf(ctx->out, "%u rule(s) from [policy] default_rules\n", rules->len);
 	return CTL_EXIT_OK;
 }
 
-static void policy_rule_json(GString *out, const CtiPolicyRule *r)
+/* policy_rule_json - one rule (a CtiPolicyRule) as a JSON object */
+static void policy_rule_json(GString *out, gconstpointer row)
 {
-	g_autofree char *when = ctl_time_text(r->changed);
+	const CtiPolicyRule *r = row;
 
-	g_string_append_printf(out, "{\"position\":%d,\"verdict\":\"%s\",\"prefix\":", r->position,
+	g_string_append_printf(out, "{\"position\":%d,\"verdict\":\"%s\"", r->position,
 	                       r->allow ? "allow" : "deny");
-	ctl_json_string(out, r->prefix);
-	g_string_append(out, ",\"note\":");
-	ctl_json_string(out, r->note);
-	g_string_append_printf(out,
-	                       ",\"changed\":%" G_GINT64_FORMAT ",\"changed_at\":", r->changed);
-	ctl_json_string(out, when);
-	g_string_append_c(out, '}');
+	ctl_json_field(out, "prefix", r->prefix);
+	ctl_json_field(out, "note", r->note);
+	ctl_json_changed_end(out, r->changed);
 }
 
 static void policy_print_rules(CtlContext *ctx, GPtrArray *rules, gboolean json)
 {
-	g_autoptr(GString) out = g_string_new(json ? "[" : "");
-
+	if (json) {
+		ctl_print_json_array(ctx, rules, policy_rule_json);
+		return;
+	}
 	for (guint i = 0; i < rules->len; i++) {
 		const CtiPolicyRule *r = rules->pdata[i];
-		if (json) {
-			g_string_append(out, i ? ",\n  " : "\n  ");
-			policy_rule_json(out, r);
-		} else {
-			g_string_append_printf(out, "%4d  %-5s  %-16s  %s\n", r->position,
-			                       r->allow ? "allow" : "deny",
-			                       *r->prefix ? r->prefix : "any", r->note);
-		}
+
+		fprintf(ctx->out, "%4d  %-5s  %-16s  %s\n", r->position,
+		        r->allow ? "allow" : "deny", *r->prefix ? r->prefix : "any", r->note);
 	}
-	if (json)
-		g_string_append(out, rules->len ? "\n]\n" : "]\n");
-	fputs(out->str, ctx->out);
 }
 
 static int policy_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GPtrArray) rules = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 2, NULL);
 
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (argc != 2)
-		return ctl_usage(ctx, cmd, "policy list: unexpected argument '%s'", argv[2]);
-	if (!(db = ctl_policy_open(ctx, FALSE, &rc)))
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, FALSE, &rc)))
 		return rc;
 	if (!(rules = policy_rule_list(db, &error)))
-		return ctl_fail(ctx, "policy list: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	policy_print_rules(ctx, rules, json);
 	return CTL_EXIT_OK;
 }
@@ -216,19 +201,17 @@ static int policy_test_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, cha
 {
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(CtiPolicyVerdict) v = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *number = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 3, "one NUMBER expected");
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "policy test: one NUMBER expected");
 	/* the milter checks the number as the request parser left it: normalised */
 	if (!number_normalise(argv[2], &number, &error))
 		return ctl_fail(ctx, "policy test: %s: denied, not a number: %s", argv[2],
@@ -236,7 +219,7 @@ static int policy_test_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, cha
 	if (!(db = ctl_policy_open(ctx, FALSE, &rc)))
 		return rc;
 	if (!(v = policy_explain(db, number, &error)))
-		return ctl_fail(ctx, "policy test: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	policy_print_verdict(ctx, number, v, json);
 	return v->allowed ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
@@ -246,14 +229,9 @@ static const CtlVerb policy_verbs[] = {
     {"move", policy_move_cmd}, {"test", policy_test_cmd}, {"reset", policy_reset_cmd},
 };
 
-static int cmd_policy(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
-{
-	return ctl_dispatch_verb(ctx, cmd, policy_verbs, G_N_ELEMENTS(policy_verbs), argc, argv);
-}
-
 const CtlCommand cmd_policy_command = {
     "policy",
-    cmd_policy,
+    NULL,
     "  policy add allow|deny PREFIX [--position N] [--note TEXT]\n"
     "  policy del POSITION\n"
     "  policy list [--json]\n"
@@ -261,4 +239,6 @@ const CtlCommand cmd_policy_command = {
     "  policy test NUMBER [--json]\n"
     "  policy reset\n"
     "    PREFIX: digits with an optional leading '+'; any (or \"\") matches every number",
+    policy_verbs,
+    G_N_ELEMENTS(policy_verbs),
 };

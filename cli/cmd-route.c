@@ -5,13 +5,28 @@
  * and created on demand otherwise), and prints for a person or, with --json,
  * for a program.  The empty prefix (the default route) is written "" or
  * "default" (see route_parse_destination) and shown as "default".
- * Failures are printed as one line; see ctictl.h for the exit statuses.
+ * Also holds the add/del/read scaffolding the gateway verbs share
+ * (cmd-route.h).  Failures are printed as one line; see ctictl.h for the
+ * exit statuses.
  */
 #include <string.h>
 
 #include "cmd-route.h"
 
-static int route_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+/* ctl_routes_read - see cmd-route.h */
+int ctl_routes_read(CtlContext *ctx, const CtlCommand *cmd, const GOptionEntry *entries, int *argc,
+                    char ***argv, int want, const char *expected, CtiRouteDb **db)
+{
+	int rc = ctl_verb_args(ctx, cmd, entries, argc, argv, want, expected);
+
+	if (rc == CTL_EXIT_OK)
+		*db = ctl_routes_open(ctx, FALSE, &rc);
+	return *db ? CTL_EXIT_OK : rc;
+}
+
+/* ctl_routes_add - see cmd-route.h */
+int ctl_routes_add(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv,
+                   const char *expected, CtlRoutesAdd add)
 {
 	g_autofree char *note = NULL;
 	const GOptionEntry entries[] = {
@@ -20,34 +35,38 @@ static int route_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char 
 	};
 	g_autoptr(CtiRouteDb) db = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 4, expected);
 
-	if (rc != CTL_EXIT_OK)
+	if (rc != CTL_EXIT_OK || !(db = ctl_routes_open(ctx, TRUE, &rc)))
 		return rc;
-	if (argc != 4)
-		return ctl_usage(ctx, cmd, "route add: DESTINATION and GATEWAY expected");
-	db = ctl_routes_open(ctx, TRUE, &rc);
-	if (db == NULL)
-		return rc;
-	if (!route_add(db, argv[2], argv[3], note, &error))
-		return ctl_fail(ctx, "route add: %s", error->message);
+	if (!add(db, argv[2], argv[3], note, &error))
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
+}
+
+/* ctl_routes_del - see cmd-route.h */
+int ctl_routes_del(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv,
+                   const char *expected, CtlRoutesDel del)
+{
+	g_autoptr(CtiRouteDb) db = NULL;
+	g_autoptr(GError) error = NULL;
+	int rc = ctl_verb_args(ctx, cmd, NULL, &argc, &argv, 3, expected);
+
+	if (rc != CTL_EXIT_OK || !(db = ctl_routes_open(ctx, TRUE, &rc)))
+		return rc;
+	if (!del(db, argv[2], &error))
+		return ctl_verb_fail(ctx, argv, error);
+	return CTL_EXIT_OK;
+}
+
+static int route_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+{
+	return ctl_routes_add(ctx, cmd, argc, argv, "DESTINATION and GATEWAY expected", route_add);
 }
 
 static int route_del_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
-	g_autoptr(CtiRouteDb) db = NULL;
-	g_autoptr(GError) error = NULL;
-	int rc = CTL_EXIT_OK;
-
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "route del: DESTINATION expected");
-	db = ctl_routes_open(ctx, TRUE, &rc);
-	if (db == NULL)
-		return rc;
-	if (!route_del(db, argv[2], &error))
-		return ctl_fail(ctx, "route del: %s", error->message);
-	return CTL_EXIT_OK;
+	return ctl_routes_del(ctx, cmd, argc, argv, "DESTINATION expected", route_del);
 }
 
 static int route_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
@@ -58,24 +77,18 @@ static int route_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 	const GOptionEntry entries[] = {
 	    {"prefix", 'p', 0, G_OPTION_ARG_STRING, &prefix, "prefix", "P"},
 	    {"gateway", 'g', 0, G_OPTION_ARG_STRING, &gateway, "gateway", "G"},
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiRouteDb) db = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_routes_read(ctx, cmd, entries, &argc, &argv, 2, NULL, &db);
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (argc != 2)
-		return ctl_usage(ctx, cmd, "route list: unexpected argument '%s'", argv[2]);
-	db = ctl_routes_open(ctx, FALSE, &rc);
-	if (db == NULL)
-		return rc;
-	rows = route_list(db, prefix, gateway, &error);
-	if (rows == NULL)
-		return ctl_fail(ctx, "route list: %s", error->message);
+	if (!(rows = route_list(db, prefix, gateway, &error)))
+		return ctl_verb_fail(ctx, argv, error);
 	if (json)
 		ctl_print_routes_json(ctx, rows);
 	else
@@ -86,25 +99,17 @@ static int route_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 static int route_lookup_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
 	gboolean json = FALSE;
-	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
-	    {NULL},
-	};
+	const GOptionEntry entries[] = {CTL_JSON_OPTION(json), {NULL}};
 	g_autoptr(CtiRouteDb) db = NULL;
 	g_autoptr(CtiRouteResult) result = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_routes_read(ctx, cmd, entries, &argc, &argv, 3,
+	                         "one NUMBER or ADDRESS expected", &db);
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "route lookup: one NUMBER or ADDRESS expected");
-	db = ctl_routes_open(ctx, FALSE, &rc);
-	if (db == NULL)
-		return rc;
-	result = route_explain(db, argv[2], &error);
-	if (result == NULL)
-		return ctl_fail(ctx, "route lookup: %s", error->message);
+	if (!(result = route_explain(db, argv[2], &error)))
+		return ctl_verb_fail(ctx, argv, error);
 	if (json)
 		ctl_print_lookup_json(ctx, argv[2], result);
 	else
@@ -124,16 +129,13 @@ static int route_import_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, ch
 	g_autofree char *text = NULL;
 	gsize len = 0;
 	guint n_routes = 0, n_gateways = 0;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 3, "one FILE expected");
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "route import: one FILE expected");
 	if (!ctl_read_input(argv[2], &text, &len, &error))
-		return ctl_fail(ctx, "route import: %s", error->message);
-	db = ctl_routes_open(ctx, TRUE, &rc);
-	if (db == NULL)
+		return ctl_verb_fail(ctx, argv, error);
+	if (!(db = ctl_routes_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!route_import_csv(db, text, len, replace, &n_routes, &n_gateways, &error))
 		return ctl_fail(ctx, "route import: %s: %s; nothing changed", argv[2],
@@ -152,16 +154,14 @@ static int route_export_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, ch
 
 	if (argc > 3)
 		return ctl_usage(ctx, cmd, "route export: at most one FILE expected");
-	db = ctl_routes_open(ctx, FALSE, &rc);
-	if (db == NULL)
+	if (!(db = ctl_routes_open(ctx, FALSE, &rc)))
 		return rc;
-	csv = route_export_csv(db, &error);
-	if (csv == NULL)
-		return ctl_fail(ctx, "route export: %s", error->message);
+	if (!(csv = route_export_csv(db, &error)))
+		return ctl_verb_fail(ctx, argv, error);
 	if (argc == 2 || strcmp(argv[2], "-") == 0)
 		fputs(csv, ctx->out);
 	else if (!g_file_set_contents(argv[2], csv, -1, &error))
-		return ctl_fail(ctx, "route export: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -170,14 +170,9 @@ static const CtlVerb route_verbs[] = {
     {"lookup", route_lookup_cmd}, {"import", route_import_cmd}, {"export", route_export_cmd},
 };
 
-static int cmd_route(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
-{
-	return ctl_dispatch_verb(ctx, cmd, route_verbs, G_N_ELEMENTS(route_verbs), argc, argv);
-}
-
 const CtlCommand cmd_route_command = {
     "route",
-    cmd_route,
+    NULL,
     "  route add DESTINATION GATEWAY [--note TEXT]\n"
     "  route del DESTINATION\n"
     "  route list [--prefix P] [--gateway G] [--json]\n"
@@ -185,4 +180,6 @@ const CtlCommand cmd_route_command = {
     "  route import FILE.csv [--replace]\n"
     "  route export [FILE]\n"
     "    DESTINATION: number prefix (+4930, 030), \"\" or default, user@domain, @domain",
+    route_verbs,
+    G_N_ELEMENTS(route_verbs),
 };

@@ -20,16 +20,12 @@ static int sender_add_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 	};
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 3, "one IDENTITY expected");
 
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "sender add: one IDENTITY expected");
-	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!policy_sender_add(db, argv[2], note, &error))
-		return ctl_fail(ctx, "sender add: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -37,14 +33,12 @@ static int sender_del_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 {
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = CTL_EXIT_OK;
+	int rc = ctl_verb_args(ctx, cmd, NULL, &argc, &argv, 3, "one IDENTITY expected");
 
-	if (argc != 3)
-		return ctl_usage(ctx, cmd, "sender del: one IDENTITY expected");
-	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
 	if (!policy_sender_del(db, argv[2], &error))
-		return ctl_fail(ctx, "sender del: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
 }
 
@@ -76,7 +70,13 @@ static int sender_grant_args(CtlContext *ctx, const CtlCommand *cmd, int *argc, 
 	return CTL_EXIT_OK;
 }
 
-static int sender_grant_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+/* a change of one grant: policy_grant or policy_revoke */
+typedef gboolean (*SenderGrantChange)(CtiPolicyDb *db, const char *identity, CtiGrantKind kind,
+                                      const char *value, GError **error);
+
+/* sender_grant_verb - grant and revoke: the same words, one call of CHANGE */
+static int sender_grant_verb(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv,
+                             SenderGrantChange change)
 {
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GError) error = NULL;
@@ -84,30 +84,21 @@ static int sender_grant_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, ch
 	CtiGrantKind kind = CTI_GRANT_EXTENSION;
 	int rc = sender_grant_args(ctx, cmd, &argc, &argv, &kind, &value);
 
-	if (rc != CTL_EXIT_OK)
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, TRUE, &rc)))
 		return rc;
-	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
-		return rc;
-	if (!policy_grant(db, argv[2], kind, value, &error))
-		return ctl_fail(ctx, "sender grant: %s", error->message);
+	if (!change(db, argv[2], kind, value, &error))
+		return ctl_verb_fail(ctx, argv, error);
 	return CTL_EXIT_OK;
+}
+
+static int sender_grant_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+{
+	return sender_grant_verb(ctx, cmd, argc, argv, policy_grant);
 }
 
 static int sender_revoke_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
-	g_autoptr(CtiPolicyDb) db = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autofree char *value = NULL;
-	CtiGrantKind kind = CTI_GRANT_EXTENSION;
-	int rc = sender_grant_args(ctx, cmd, &argc, &argv, &kind, &value);
-
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (!(db = ctl_policy_open(ctx, TRUE, &rc)))
-		return rc;
-	if (!policy_revoke(db, argv[2], kind, value, &error))
-		return ctl_fail(ctx, "sender revoke: %s", error->message);
-	return CTL_EXIT_OK;
+	return sender_grant_verb(ctx, cmd, argc, argv, policy_revoke);
 }
 
 /* sender_join - the strings of LIST joined by ", ", "-" when empty (transfer full) */
@@ -145,53 +136,39 @@ static void sender_json_array(GString *out, GPtrArray *list)
 	g_string_append_c(out, ']');
 }
 
-static void sender_print_json(CtlContext *ctx, GPtrArray *senders)
+/* sender_json - one sender (a CtiSender) with its grants as a JSON object */
+static void sender_json(GString *out, gconstpointer row)
 {
-	g_autoptr(GString) out = g_string_new("[");
+	const CtiSender *s = row;
 
-	for (guint i = 0; i < senders->len; i++) {
-		const CtiSender *s = senders->pdata[i];
-		g_autofree char *when = ctl_time_text(s->changed);
-
-		g_string_append(out, i ? ",\n  {\"identity\":" : "\n  {\"identity\":");
-		ctl_json_string(out, s->identity);
-		g_string_append(out, ",\"note\":");
-		ctl_json_string(out, s->note);
-		g_string_append(out, ",\"extensions\":");
-		sender_json_array(out, s->extensions);
-		g_string_append(out, ",\"mailboxes\":");
-		sender_json_array(out, s->mailboxes);
-		g_string_append_printf(
-		    out, ",\"changed\":%" G_GINT64_FORMAT ",\"changed_at\":", s->changed);
-		ctl_json_string(out, when);
-		g_string_append_c(out, '}');
-	}
-	g_string_append(out, senders->len ? "\n]\n" : "]\n");
-	fputs(out->str, ctx->out);
+	g_string_append_c(out, '{');
+	ctl_json_field(out, "identity", s->identity);
+	ctl_json_field(out, "note", s->note);
+	g_string_append(out, ",\"extensions\":");
+	sender_json_array(out, s->extensions);
+	g_string_append(out, ",\"mailboxes\":");
+	sender_json_array(out, s->mailboxes);
+	ctl_json_changed_end(out, s->changed);
 }
 
 static int sender_list_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
 {
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {NULL},
 	};
 	g_autoptr(CtiPolicyDb) db = NULL;
 	g_autoptr(GPtrArray) senders = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = ctl_parse_options(ctx, cmd, entries, &argc, &argv);
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 2, NULL);
 
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	if (argc != 2)
-		return ctl_usage(ctx, cmd, "sender list: unexpected argument '%s'", argv[2]);
-	if (!(db = ctl_policy_open(ctx, FALSE, &rc)))
+	if (rc != CTL_EXIT_OK || !(db = ctl_policy_open(ctx, FALSE, &rc)))
 		return rc;
 	if (!(senders = policy_sender_list(db, &error)))
-		return ctl_fail(ctx, "sender list: %s", error->message);
+		return ctl_verb_fail(ctx, argv, error);
 	if (json)
-		sender_print_json(ctx, senders);
+		ctl_print_json_array(ctx, senders, sender_json);
 	else
 		sender_print_table(ctx, senders);
 	return CTL_EXIT_OK;
@@ -202,18 +179,15 @@ static const CtlVerb sender_verbs[] = {
     {"grant", sender_grant_cmd}, {"revoke", sender_revoke_cmd},
 };
 
-static int cmd_sender(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
-{
-	return ctl_dispatch_verb(ctx, cmd, sender_verbs, G_N_ELEMENTS(sender_verbs), argc, argv);
-}
-
 const CtlCommand cmd_sender_command = {
     "sender",
-    cmd_sender,
+    NULL,
     "  sender add IDENTITY [--note TEXT]\n"
     "  sender del IDENTITY\n"
     "  sender list [--json]\n"
     "  sender grant IDENTITY EXTENSION | sender grant IDENTITY --mailbox PATTERN\n"
     "  sender revoke IDENTITY EXTENSION | sender revoke IDENTITY --mailbox PATTERN\n"
     "    IDENTITY: SMTP AUTH login or mail address; PATTERN: self, or a glob (*@example.com)",
+    sender_verbs,
+    G_N_ELEMENTS(sender_verbs),
 };

@@ -11,25 +11,10 @@
  * status/stats/watch talk to ctid; config only reads the file.  See ctictl.h
  * for exit statuses.
  */
-#include <errno.h>
-#include <gio/gio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl-ctid.h"
-
-static int print_reply(CtlContext *ctx, const CtiIpcFrame *reply, gboolean json)
-{
-	if (json) {
-		g_autoptr(GString) out = g_string_new(NULL);
-
-		ctl_frame_json(out, reply);
-		fprintf(ctx->out, "%s\n", out->str);
-	} else {
-		ctl_frame_text(ctx, reply);
-	}
-	return CTL_EXIT_OK;
-}
 
 static int simple_verb(CtlContext *ctx, const CtlCommand *cmd, const char *verb, int argc,
                        char **argv)
@@ -37,7 +22,7 @@ static int simple_verb(CtlContext *ctx, const CtlCommand *cmd, const char *verb,
 	gboolean json = FALSE;
 	g_autofree char *age = NULL;
 	const GOptionEntry entries[] = {
-	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+	    CTL_JSON_OPTION(json),
 	    {"age", 'a', 0, G_OPTION_ARG_STRING, &age, "created within", "DURATION"},
 	    {NULL},
 	};
@@ -60,7 +45,8 @@ static int simple_verb(CtlContext *ctx, const CtlCommand *cmd, const char *verb,
 	reply = ctl_ctid_call(ctx, req, &rc);
 	if (reply == NULL)
 		return rc;
-	return print_reply(ctx, reply, json);
+	ctl_print_frame(ctx, reply, json);
+	return CTL_EXIT_OK;
 }
 
 static int cmd_status(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
@@ -128,29 +114,6 @@ static void print_event(CtlContext *ctx, const CtiIpcFrame *ev, gboolean json)
 	fflush(ctx->out);
 }
 
-/* next_frame - the next frame of the stream on FD (a frame may share a read with
- * the one before, so one decoder lives as long as the stream) (transfer full) */
-static CtiIpcFrame *next_frame(int fd, CtiIpcDecoder *dec, GError **error)
-{
-	CtiIpcFrame *frame = NULL;
-	char buf[8192];
-
-	while (ipc_decoder_next(dec, &frame, error) && frame == NULL) {
-		ssize_t n = read(fd, buf, sizeof buf);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "%s",
-			            n < 0 ? g_strerror(errno) : "ctid closed the connection");
-			return NULL;
-		}
-		if (!ipc_decoder_feed(dec, buf, (gsize)n, error))
-			return NULL;
-	}
-	return frame;
-}
-
 /* watch_stream - read EVENT frames from FD until ctid closes or COUNT were printed */
 static int watch_stream(CtlContext *ctx, int fd, int count, gboolean json)
 {
@@ -159,7 +122,8 @@ static int watch_stream(CtlContext *ctx, int fd, int count, gboolean json)
 
 	for (int seen = 0; count <= 0 || seen < count;) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(CtiIpcFrame) frame = next_frame(fd, dec, &error);
+		g_autoptr(CtiIpcFrame) frame =
+		    ipc_read_frame(fd, dec, "", "ctid closed the connection", &error);
 
 		if (frame == NULL) {
 			rc = ctl_fail(ctx, "watch: %s", error ? error->message : "no frame");

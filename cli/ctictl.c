@@ -95,16 +95,24 @@ int ctl_parse_options(CtlContext *ctx, const CtlCommand *cmd, const GOptionEntry
 	return CTL_EXIT_OK;
 }
 
-/* ctl_dispatch_verb - see ctictl.h */
-int ctl_dispatch_verb(CtlContext *ctx, const CtlCommand *cmd, const CtlVerb *verbs, gsize n_verbs,
-                      int argc, char **argv)
+/* ctl_verb_args - see ctictl.h */
+int ctl_verb_args(CtlContext *ctx, const CtlCommand *cmd, const GOptionEntry *entries, int *argc,
+                  char ***argv, int want, const char *expected)
 {
-	if (argc < 2)
-		return ctl_usage(ctx, cmd, "%s: what to do?", cmd->name);
-	for (gsize i = 0; i < n_verbs; i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].handler(ctx, cmd, argc, argv);
-	return ctl_usage(ctx, cmd, "%s: unknown verb '%s'", cmd->name, argv[1]);
+	int rc = entries ? ctl_parse_options(ctx, cmd, entries, argc, argv) : CTL_EXIT_OK;
+
+	if (rc != CTL_EXIT_OK || *argc == want)
+		return rc;
+	if (expected)
+		return ctl_usage(ctx, cmd, "%s %s: %s", cmd->name, (*argv)[1], expected);
+	return ctl_usage(ctx, cmd, "%s %s: unexpected argument '%s'", cmd->name, (*argv)[1],
+	                 (*argv)[want]);
+}
+
+/* ctl_verb_fail - see ctictl.h */
+int ctl_verb_fail(CtlContext *ctx, char **argv, const GError *error)
+{
+	return ctl_fail(ctx, "%s %s: %s", argv[0], argv[1], error->message);
 }
 
 /* ctl_read_input - see ctictl.h */
@@ -139,12 +147,58 @@ void ctl_json_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 }
 
+/* ctl_json_field - see ctictl.h */
+void ctl_json_field(GString *out, const char *name, const char *value)
+{
+	if (out->len == 0 || out->str[out->len - 1] != '{')
+		g_string_append_c(out, ',');
+	ctl_json_string(out, name);
+	g_string_append_c(out, ':');
+	ctl_json_string(out, value);
+}
+
+/* ctl_json_changed_end - see ctictl.h */
+void ctl_json_changed_end(GString *out, gint64 changed)
+{
+	g_autofree char *when = ctl_time_text(changed);
+
+	g_string_append_printf(out, ",\"changed\":%" G_GINT64_FORMAT ",\"changed_at\":", changed);
+	ctl_json_string(out, when);
+	g_string_append_c(out, '}');
+}
+
+/* ctl_print_json_array - see ctictl.h */
+void ctl_print_json_array(CtlContext *ctx, GPtrArray *rows, CtlJsonRow row_json)
+{
+	g_autoptr(GString) out = g_string_new("[");
+
+	for (guint i = 0; i < rows->len; i++) {
+		g_string_append(out, i ? ",\n  " : "\n  ");
+		row_json(out, rows->pdata[i]);
+	}
+	g_string_append(out, rows->len ? "\n]\n" : "]\n");
+	fputs(out->str, ctx->out);
+}
+
 /* ctl_time_text - see ctictl.h */
 char *ctl_time_text(gint64 unix_seconds)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(unix_seconds);
 
 	return dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("?");
+}
+
+/* ctl_run - CMD's handler, or the row of its verbs named by ARGV[1] (usage if none) */
+static int ctl_run(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+{
+	if (cmd->handler)
+		return cmd->handler(ctx, cmd, argc, argv);
+	if (argc < 2)
+		return ctl_usage(ctx, cmd, "%s: what to do?", cmd->name);
+	for (gsize i = 0; i < cmd->n_verbs; i++)
+		if (strcmp(argv[1], cmd->verbs[i].name) == 0)
+			return cmd->verbs[i].handler(ctx, cmd, argc, argv);
+	return ctl_usage(ctx, cmd, "%s: unknown verb '%s'", cmd->name, argv[1]);
 }
 
 /* ctl_global_options - -c/--config, -h/--help; returns the index of the command word */
@@ -185,8 +239,7 @@ int main(int argc, char **argv)
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(ctl_commands); i++)
 		if (strcmp(argv[first], ctl_commands[i]->name) == 0)
-			rc = ctl_commands[i]->handler(&ctx, ctl_commands[i], argc - first,
-			                              argv + first);
+			rc = ctl_run(&ctx, ctl_commands[i], argc - first, argv + first);
 	if (rc < 0) {
 		fprintf(stderr, "ctictl: unknown command '%s'\n", argv[first]);
 		ctl_print_usage(stderr);

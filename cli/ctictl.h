@@ -1,6 +1,7 @@
 /* ctictl - shared declarations of the operator CLI's main and its subcommand
  * modules (cmd-*.c).  A subcommand is one row of the table in ctictl.c:
- * { name, handler, usage }; a handler gets the argv after its name. */
+ * { name, handler, usage } with a handler that gets the argv after its name,
+ * or { name, NULL, usage, verbs, n_verbs } with a table of verbs. */
 #ifndef MAILCTI_CTICTL_H
 #define MAILCTI_CTICTL_H
 
@@ -27,10 +28,19 @@ typedef struct CtlCommand CtlCommand;
 /* a handler: ARGV[0] is the subcommand's name, the rest its arguments */
 typedef int (*CtlHandler)(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv);
 
-struct CtlCommand {
+/* a verb of a subcommand ("route add"): the handler gets the whole argv,
+ * ARGV[0] the command word, ARGV[1] the verb */
+typedef struct {
 	const char *name;
 	CtlHandler handler;
-	const char *usage; /* one or more lines, "name args..." */
+} CtlVerb;
+
+struct CtlCommand {
+	const char *name;
+	CtlHandler handler; /* NULL: run the row of VERBS named by ARGV[1] */
+	const char *usage;  /* one or more lines, "name args..." */
+	const CtlVerb *verbs;
+	gsize n_verbs;
 };
 
 /* ctl_config - the configuration, loaded on first use; NULL after printing why */
@@ -43,20 +53,33 @@ int ctl_usage(CtlContext *ctx, const CtlCommand *cmd, const char *fmt, ...) G_GN
 int ctl_parse_options(CtlContext *ctx, const CtlCommand *cmd, const GOptionEntry *entries,
                       int *argc, char ***argv);
 
-/* a verb of a subcommand ("route add"): the handler gets the whole argv,
- * ARGV[0] the command word, ARGV[1] the verb */
-typedef struct {
-	const char *name;
-	CtlHandler handler;
-} CtlVerb;
-/* ctl_dispatch_verb - run the row of VERBS named by ARGV[1], or print usage */
-int ctl_dispatch_verb(CtlContext *ctx, const CtlCommand *cmd, const CtlVerb *verbs, gsize n_verbs,
-                      int argc, char **argv);
 /* ctl_read_input - the whole of file PATH ("-": stdin) (transfer full) */
 gboolean ctl_read_input(const char *path, char **text, gsize *len, GError **error);
 
+/* CTL_JSON_OPTION - the --json/-j option of a verb that can print JSON, setting VAR */
+/* clang-format off */
+#define CTL_JSON_OPTION(var) {"json", 'j', 0, G_OPTION_ARG_NONE, &(var), "JSON output", NULL}
+/* clang-format on */
+
+/* ctl_verb_args - the words of a verb: parse ENTRIES (NULL: the verb takes no options),
+ * then expect WANT words in ARGV (command, verb, arguments); otherwise print usage with
+ * "command verb: EXPECTED", or, with EXPECTED NULL, name the first unexpected argument */
+int ctl_verb_args(CtlContext *ctx, const CtlCommand *cmd, const GOptionEntry *entries, int *argc,
+                  char ***argv, int want, const char *expected);
+/* ctl_verb_fail - print "command verb: ERROR's message"; returns CTL_EXIT_FAIL */
+int ctl_verb_fail(CtlContext *ctx, char **argv, const GError *error);
+
 /* ctl_json_string - append S as a JSON string literal (NULL: null) */
 void ctl_json_string(GString *out, const char *s);
+/* ctl_json_field - append "NAME":VALUE (a string or null) to the object OUT ends with,
+ * after a ',' unless it is the object's first field */
+void ctl_json_field(GString *out, const char *name, const char *value);
+/* ctl_json_changed_end - append an object's last fields, changed and changed_at, and its '}' */
+void ctl_json_changed_end(GString *out, gint64 changed);
+/* a row of a JSON array: append ROW as one JSON object */
+typedef void (*CtlJsonRow)(GString *out, gconstpointer row);
+/* ctl_print_json_array - ROWS as a JSON array on ctx->out, one object a line */
+void ctl_print_json_array(CtlContext *ctx, GPtrArray *rows, CtlJsonRow row_json);
 /* ctl_time_text - unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (transfer full) */
 char *ctl_time_text(gint64 unix_seconds);
 

@@ -143,3 +143,17 @@ gboolean ctl_parse_age(const char *age, gint64 *since_out)
 	*since_out = g_get_real_time() / G_USEC_PER_SEC - seconds;
 	return TRUE;
 }
+
+/* ctl_print_frame - see ctl-ctid.h */
+void ctl_print_frame(CtlContext *ctx, const CtiIpcFrame *frame, gboolean json)
+{
+	g_autoptr(GString) out = NULL;
+
+	if (!json) {
+		ctl_frame_text(ctx, frame);
+		return;
+	}
+	out = g_string_new(NULL);
+	ctl_frame_json(out, frame);
+	fprintf(ctx->out, "%s\n", out->str);
+}

@@ -16,6 +16,8 @@ CtiIpcFrame *ctl_ctid_call(CtlContext *ctx, const CtiIpcFrame *request, int *rc)
 void ctl_frame_json(GString *out, const CtiIpcFrame *frame);
 /* ctl_frame_text - the fields of FRAME as "Name: value" lines */
 void ctl_frame_text(CtlContext *ctx, const CtiIpcFrame *frame);
+/* ctl_print_frame - FRAME on ctx->out: one JSON object line when JSON, else ctl_frame_text */
+void ctl_print_frame(CtlContext *ctx, const CtiIpcFrame *frame, gboolean json);
 /* ctl_records_parse - a JOBS body ("Name: value" lines, blank-line separated) as
  * CtiIpcFrame records named "JOB" (transfer full) */
 GPtrArray *ctl_records_parse(GBytes *body);

@@ -64,43 +64,26 @@ void ctl_print_routes_table(CtlContext *ctx, GPtrArray *routes)
 	}
 }
 
-/* ctl_route_json - one route as a JSON object */
-static void ctl_route_json(GString *out, const CtiRoute *r)
+/* ctl_route_json - one route (a CtiRoute) as a JSON object */
+static void ctl_route_json(GString *out, gconstpointer row)
 {
+	const CtiRoute *r = row;
 	g_autofree char *key = route_display_key(r->kind, r->key);
-	g_autofree char *when = ctl_time_text(r->changed);
 
-	g_string_append(out, "{\"kind\":");
-	ctl_json_string(out, route_kind_name(r->kind));
-	g_string_append(out, ",\"key\":");
-	ctl_json_string(out, r->key);
-	g_string_append(out, ",\"destination\":");
-	ctl_json_string(out, key);
-	g_string_append(out, ",\"gateway\":");
-	ctl_json_string(out, r->gateway);
-	g_string_append(out, ",\"address\":");
-	ctl_json_string(out, r->address);
-	g_string_append(out, ",\"note\":");
-	ctl_json_string(out, r->note);
-	g_string_append_printf(out,
-	                       ",\"changed\":%" G_GINT64_FORMAT ",\"changed_at\":", r->changed);
-	ctl_json_string(out, when);
-	g_string_append_c(out, '}');
+	g_string_append_c(out, '{');
+	ctl_json_field(out, "kind", route_kind_name(r->kind));
+	ctl_json_field(out, "key", r->key);
+	ctl_json_field(out, "destination", key);
+	ctl_json_field(out, "gateway", r->gateway);
+	ctl_json_field(out, "address", r->address);
+	ctl_json_field(out, "note", r->note);
+	ctl_json_changed_end(out, r->changed);
 }
 
 /* ctl_print_routes_json - see cmd-route.h */
 void ctl_print_routes_json(CtlContext *ctx, GPtrArray *routes)
 {
-	g_autoptr(GString) out = g_string_new("[");
-
-	for (guint i = 0; i < routes->len; i++) {
-		if (i)
-			g_string_append_c(out, ',');
-		g_string_append(out, "\n  ");
-		ctl_route_json(out, routes->pdata[i]);
-	}
-	g_string_append(out, routes->len ? "\n]\n" : "]\n");
-	fputs(out->str, ctx->out);
+	ctl_print_json_array(ctx, routes, ctl_route_json);
 }
 
 /* ctl_match_of - the row among RESULT's matches whose display key is KEY, or NULL */
@@ -148,15 +131,12 @@ void ctl_print_lookup_text(CtlContext *ctx, const char *asked, const CtiRouteRes
 /* ctl_print_lookup_json - see cmd-route.h */
 void ctl_print_lookup_json(CtlContext *ctx, const char *asked, const CtiRouteResult *result)
 {
-	g_autoptr(GString) out = g_string_new("{\"query\":");
+	g_autoptr(GString) out = g_string_new("{");
 
-	ctl_json_string(out, result->query);
-	g_string_append(out, ",\"asked\":");
-	ctl_json_string(out, asked);
-	g_string_append(out, ",\"kind\":");
-	ctl_json_string(out, result->kind == CTI_ROUTE_PREFIX ? "number" : "address");
-	g_string_append(out, ",\"why\":");
-	ctl_json_string(out, result->why);
+	ctl_json_field(out, "query", result->query);
+	ctl_json_field(out, "asked", asked);
+	ctl_json_field(out, "kind", result->kind == CTI_ROUTE_PREFIX ? "number" : "address");
+	ctl_json_field(out, "why", result->why);
 	g_string_append(out, ",\"winner\":");
 	if (result->winner)
 		ctl_route_json(out, result->winner);
@@ -179,44 +159,30 @@ void ctl_print_lookup_json(CtlContext *ctx, const char *asked, const CtiRouteRes
 	fputs(out->str, ctx->out);
 }
 
-/* ctl_gateway_json - one gateway as a JSON object */
-static void ctl_gateway_json(GString *out, const CtiGateway *g)
+/* ctl_gateway_json - one gateway (a CtiGateway) as a JSON object */
+static void ctl_gateway_json(GString *out, gconstpointer row)
 {
-	g_autofree char *when = ctl_time_text(g->changed);
+	const CtiGateway *g = row;
 
-	g_string_append(out, "{\"name\":");
-	ctl_json_string(out, g->name);
-	g_string_append(out, ",\"address\":");
-	ctl_json_string(out, g->address);
-	g_string_append(out, ",\"note\":");
-	ctl_json_string(out, g->note);
-	g_string_append_printf(out,
-	                       ",\"changed\":%" G_GINT64_FORMAT ",\"changed_at\":", g->changed);
-	ctl_json_string(out, when);
-	g_string_append_c(out, '}');
+	g_string_append_c(out, '{');
+	ctl_json_field(out, "name", g->name);
+	ctl_json_field(out, "address", g->address);
+	ctl_json_field(out, "note", g->note);
+	ctl_json_changed_end(out, g->changed);
 }
 
 /* ctl_print_gateways - see cmd-route.h */
 void ctl_print_gateways(CtlContext *ctx, GPtrArray *gateways, gboolean json)
 {
-	g_autoptr(GString) out = g_string_new(json ? "[" : NULL);
-
-	if (!json)
-		g_string_append_printf(out, "%-16s %-32s %-20s %s\n", "NAME", "ADDRESS", "CHANGED",
-		                       "NOTE");
+	if (json) {
+		ctl_print_json_array(ctx, gateways, ctl_gateway_json);
+		return;
+	}
+	fprintf(ctx->out, "%-16s %-32s %-20s %s\n", "NAME", "ADDRESS", "CHANGED", "NOTE");
 	for (guint i = 0; i < gateways->len; i++) {
 		const CtiGateway *g = gateways->pdata[i];
 		g_autofree char *when = ctl_time_text(g->changed);
 
-		if (json) {
-			g_string_append(out, i ? ",\n  " : "\n  ");
-			ctl_gateway_json(out, g);
-		} else {
-			g_string_append_printf(out, "%-16s %-32s %-20s %s\n", g->name, g->address,
-			                       when, g->note);
-		}
+		fprintf(ctx->out, "%-16s %-32s %-20s %s\n", g->name, g->address, when, g->note);
 	}
-	if (json)
-		g_string_append(out, gateways->len ? "\n]\n" : "]\n");
-	fputs(out->str, ctx->out);
 }

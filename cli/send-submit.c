@@ -207,28 +207,6 @@ static CtiIpcFrame *direct_frame(const SendOptions *o, GBytes *mail, const char 
 	return f;
 }
 
-/* next_frame - the next frame on FD through DEC, which lives as long as the connection */
-static CtiIpcFrame *next_frame(int fd, CtiIpcDecoder *dec, GError **error)
-{
-	CtiIpcFrame *frame = NULL;
-	char buf[8192];
-
-	while (ipc_decoder_next(dec, &frame, error) && frame == NULL) {
-		ssize_t n = read(fd, buf, sizeof buf);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "ctid: %s",
-			            n < 0 ? g_strerror(errno) : "connection closed");
-			return NULL;
-		}
-		if (!ipc_decoder_feed(dec, buf, (gsize)n, error))
-			return NULL;
-	}
-	return frame;
-}
-
 /* send_direct - see cti-send.h */
 gboolean send_direct(const SendOptions *o, GBytes *mail, const char *message_id, char **status_out,
                      GError **error)
@@ -247,7 +225,7 @@ gboolean send_direct(const SendOptions *o, GBytes *mail, const char *message_id,
 		return FALSE;
 	dec = ipc_decoder_new(CTI_IPC_MAX_HEADER);
 	if (ipc_send(fd, req, error))
-		reply = next_frame(fd, dec, error);
+		reply = ipc_read_frame(fd, dec, "ctid: ", "connection closed", error);
 	if (reply != NULL && strcmp(reply->verb, "OK") != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "ctid: %s %s", reply->verb,
 		            ipc_frame_get(reply, "Reason") ? ipc_frame_get(reply, "Reason") : "");
@@ -258,7 +236,7 @@ gboolean send_direct(const SendOptions *o, GBytes *mail, const char *message_id,
 		if (o->wait) {
 			g_autoptr(GError) werr = NULL;
 
-			result = next_frame(fd, dec, &werr);
+			result = ipc_read_frame(fd, dec, "ctid: ", "connection closed", &werr);
 			*status_out = result ? g_strdup(ipc_frame_get(result, "Status")) : NULL;
 			if (result && ipc_frame_get(result, "Reason"))
 				g_print("%s: %s\n", *status_out, ipc_frame_get(result, "Reason"));

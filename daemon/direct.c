@@ -24,20 +24,6 @@
 #include "request.h"
 #include "store.h"
 
-static gboolean perm(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean perm(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *text = NULL;
-
-	va_start(ap, fmt);
-	text = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, text);
-	return FALSE;
-}
-
 /* identity_of - the identity the peer UID acts as (transfer full) or NULL + error */
 static char *identity_of(const CtiIpcFrame *req, uid_t uid, GError **error)
 {
@@ -47,13 +33,14 @@ static char *identity_of(const CtiIpcFrame *req, uid_t uid, GError **error)
 
 	if (asked != NULL && asked[0] != '\0') {
 		if (uid != 0) {
-			perm(error, "only root may name an Identity on the direct channel");
+			store_perm_error(error,
+			                 "only root may name an Identity on the direct channel");
 			return NULL;
 		}
 		return g_ascii_strdown(asked, -1);
 	}
 	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL) {
-		perm(error, "uid %u has no user name", (unsigned)uid);
+		store_perm_error(error, "uid %u has no user name", (unsigned)uid);
 		return NULL;
 	}
 	return g_ascii_strdown(pw.pw_name, -1);
@@ -118,17 +105,18 @@ CtiIpcFrame *direct_prepare(const CtiConfig *config, const CtiIpcFrame *req, uid
 	CtiIpcFrame *out;
 
 	if (text == NULL || req->body == NULL) {
-		perm(error, "a direct SUBMIT needs Request and the message");
+		store_perm_error(error, "a direct SUBMIT needs Request and the message");
 		return NULL;
 	}
 	parsed = request_parse(text, strlen(text), &perr);
 	if (parsed == NULL) {
-		perm(error, "request: %s", perr->message);
+		store_perm_error(error, "request: %s", perr->message);
 		return NULL;
 	}
 	if (parsed->notify && parsed->notify_to == NULL &&
 	    (wait == NULL || g_ascii_strcasecmp(wait, "yes") != 0)) {
-		perm(error, "Notify-To is required on the direct channel (or wait for the result)");
+		store_perm_error(
+		    error, "Notify-To is required on the direct channel (or wait for the result)");
 		return NULL;
 	}
 	identity = identity_of(req, uid, error);

@@ -25,20 +25,6 @@ static gboolean valid_job_id(const char *id)
 	return TRUE;
 }
 
-static gboolean reject(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean reject(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *text = NULL;
-
-	va_start(ap, fmt);
-	text = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, text);
-	return FALSE;
-}
-
 static char *opt(const CtiIpcFrame *frame, const char *name)
 {
 	const char *v = ipc_frame_get(frame, name);
@@ -88,16 +74,17 @@ static gboolean check_submit(CtidJobs *jobs, const CtiIpcFrame *frame, CtiReques
 	g_autoptr(GError) perr = NULL;
 
 	if (text == NULL)
-		return reject(error, "%s", "SUBMIT without Request");
+		return store_perm_error(error, "%s", "SUBMIT without Request");
 	if (ipc_frame_get(frame, "Sender") == NULL || ipc_frame_get(frame, "Recipient") == NULL)
-		return reject(error, "%s", "SUBMIT without Sender or Recipient");
+		return store_perm_error(error, "%s", "SUBMIT without Sender or Recipient");
 	if (frame->body == NULL || g_bytes_get_size(frame->body) == 0)
-		return reject(error, "%s", "SUBMIT without the message");
+		return store_perm_error(error, "%s", "SUBMIT without the message");
 	if (job_id != NULL && job_id[0] != '\0' && !valid_job_id(job_id))
-		return reject(error, "Job-Id '%s' is not 32 lower-case hex digits", job_id);
+		return store_perm_error(error, "Job-Id '%s' is not 32 lower-case hex digits",
+		                        job_id);
 	*req_out = request_parse(text, strlen(text), &perr);
 	if (*req_out == NULL)
-		return reject(error, "request: %s", perr->message);
+		return store_perm_error(error, "request: %s", perr->message);
 	return TRUE;
 }
 
@@ -137,7 +124,8 @@ void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n)
 			continue;
 		lj = jobs_adopt(jobs, g_steal_pointer(&items[i].job));
 		if (lj == NULL)
-			continue; /* durable, but its request is broken: logged, it stays in the store */
+			continue; /* durable, but its request is broken: logged, it stays in the
+			             store */
 		jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
 		         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
 		         request_action_name(lj->req->action), lj->req->source,
@@ -199,8 +187,9 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 			return FALSE;
 		}
 		if (!owner_matches(user, owner_of(stored)))
-			return reject(error, "user %s is not the mailbox owner of this job",
-			              user ? user : "(none)");
+			return store_perm_error(error,
+			                        "user %s is not the mailbox owner of this job",
+			                        user ? user : "(none)");
 		return TRUE; /* fired (or finished) already */
 	}
 	if (!owner_matches(user, owner_of(lj->job))) {
@@ -208,8 +197,8 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 		            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 		            user ? user : "(none)",
 		            owner_of(lj->job) ? owner_of(lj->job) : "(none)");
-		return reject(error, "user %s is not the mailbox owner of this job",
-		              user ? user : "(none)");
+		return store_perm_error(error, "user %s is not the mailbox owner of this job",
+		                        user ? user : "(none)");
 	}
 	if (lj->job->state != CTI_JOB_WAITING_USER)
 		return TRUE;

@@ -100,22 +100,31 @@ static void scenario_done(LiveJob *lj, gboolean hung_up)
 	jobs_attempt_done(lj, "answered", "normalClearing", CTI_JOB_SUCCESS, reason);
 }
 
+/* step_refused - the PBX refused the request WHAT of the running step: say LINE
+ * about it, clear the call and fail the attempt for good; FALSE if it did not */
+static gboolean step_refused(LiveJob *lj, const char *what, const char *line,
+                             const CstaMessage *reply, const GError *error)
+{
+	const CtiPlanStep *st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
+
+	if (reply != NULL && reply->kind != CSTA_MSG_ERROR)
+		return FALSE;
+	step_line(lj, st, line);
+	call_cleanup(lj->jobs,
+	             csta_build_clear_connection(call_ns(lj), lj->call_id, lj->answer_device));
+	lj->no_retry = TRUE;
+	call_fail_reply(lj, what, reply, error);
+	return TRUE;
+}
+
 static void on_play(const CstaMessage *reply, const GError *error, gpointer data)
 {
 	LiveJob *lj = call_req_job(data);
 	const CtiPlanStep *st;
 
-	if (lj == NULL)
+	if (lj == NULL || step_refused(lj, "PlayMessage", "refused by the PBX", reply, error))
 		return;
 	st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
-	if (reply == NULL || reply->kind == CSTA_MSG_ERROR) {
-		step_line(lj, st, "refused by the PBX");
-		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,
-		                                                   lj->answer_device));
-		lj->no_retry = TRUE;
-		call_fail_reply(lj, "PlayMessage", reply, error);
-		return;
-	}
 	if (st->loop == 0) {
 		lj->plan_next--; /* TwiML loop="0": again, until Monitor-Time ends it */
 		step_line(lj, st, "played (looping)");
@@ -157,17 +166,10 @@ static void on_fax(const CstaMessage *reply, const GError *error, gpointer data)
 	LiveJob *lj = call_req_job(data);
 	const CtiPlanStep *st;
 
-	if (lj == NULL)
+	if (lj == NULL ||
+	    step_refused(lj, "PlayMessage (fax)", "not sent: refused by the PBX", reply, error))
 		return;
 	st = g_ptr_array_index(lj->plan->steps, lj->plan_next - 1);
-	if (reply == NULL || reply->kind == CSTA_MSG_ERROR) {
-		step_line(lj, st, "not sent: refused by the PBX");
-		call_cleanup(lj->jobs, csta_build_clear_connection(call_ns(lj), lj->call_id,
-		                                                   lj->answer_device));
-		lj->no_retry = TRUE;
-		call_fail_reply(lj, "PlayMessage (fax)", reply, error);
-		return;
-	}
 	jobs_log(lj, "fax %s: %u pages transmitting", st->file, st->pages);
 	lj->plan_timer = timers_add(scale_ms(lj, fax_seconds(st)), on_fax_timer, lj);
 }

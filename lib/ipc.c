@@ -499,6 +499,29 @@ CtiIpcFrame *ipc_recv(int fd, gsize max_body, GError **error)
 	return frame;
 }
 
+/* ipc_read_frame - see ipc.h */
+CtiIpcFrame *ipc_read_frame(int fd, CtiIpcDecoder *dec, const char *prefix, const char *closed,
+                            GError **error)
+{
+	CtiIpcFrame *frame = NULL;
+	char buf[8192];
+
+	while (ipc_decoder_next(dec, &frame, error) && frame == NULL) {
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "%s%s", prefix,
+			            n < 0 ? g_strerror(errno) : closed);
+			return NULL;
+		}
+		if (!ipc_decoder_feed(dec, buf, (gsize)n, error))
+			return NULL;
+	}
+	return frame;
+}
+
 /* ipc_call - one request, one reply */
 CtiIpcFrame *ipc_call(const char *path, const CtiIpcFrame *request, int timeout_ms, GError **error)
 {

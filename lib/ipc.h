@@ -51,6 +51,11 @@ void ipc_decoder_free(CtiIpcDecoder *dec);
 gboolean ipc_decoder_feed(CtiIpcDecoder *dec, const void *data, gsize len, GError **error);
 /* ipc_decoder_next - the next complete frame or NULL (transfer full); FALSE + error if malformed */
 gboolean ipc_decoder_next(CtiIpcDecoder *dec, CtiIpcFrame **frame_out, GError **error);
+/* ipc_read_frame - the next frame of the stream on FD through DEC, which lives as long as
+ * the stream (a frame may share a read with the one before) (transfer full); a failed
+ * read or the stream's end is G_IO_ERROR_CONNECTION_CLOSED "PREFIX<strerror or CLOSED>" */
+CtiIpcFrame *ipc_read_frame(int fd, CtiIpcDecoder *dec, const char *prefix, const char *closed,
+                            GError **error);
 
 /* Blocking client helpers for the milter and the CLIs. */
 /* ipc_connect - connect to the UNIX socket PATH, with a send/receive timeout in ms; fd or -1 + error */

@@ -66,16 +66,17 @@ static gboolean policy_write(CtiPolicyDb *db, const char *sql, const char *const
 {
 	sqlite3_stmt *stmt;
 
-	if (!policy_require_writable(db, error) || !(stmt = policy_prepare(db, sql, error)))
+	if (!admindb_require_writable(&db->adb, error) ||
+	    !(stmt = admindb_prepare(&db->adb, sql, error)))
 		return FALSE;
 	for (guint i = 0; i < n_args; i++)
 		sqlite3_bind_text(stmt, (int)i + 1, args[i], -1, SQLITE_TRANSIENT);
 	if (sqlite3_bind_parameter_count(stmt) > (int)n_args) /* ?N+1 is the time of change */
 		sqlite3_bind_int64(stmt, (int)n_args + 1, g_get_real_time() / G_USEC_PER_SEC);
-	if (!policy_step_done(db, stmt, error))
+	if (!admindb_step_done(&db->adb, stmt, error))
 		return FALSE;
 	if (changes_out)
-		*changes_out = sqlite3_changes(db->sql);
+		*changes_out = sqlite3_changes(db->adb.sql);
 	return TRUE;
 }
 
@@ -160,7 +161,8 @@ static const char *policy_grant_kind_name(CtiGrantKind kind)
 /* policy_sender_exists - TRUE if ID (canonical) has a row in senders */
 static gboolean policy_sender_exists(CtiPolicyDb *db, const char *id)
 {
-	sqlite3_stmt *stmt = policy_prepare(db, "SELECT 1 FROM senders WHERE identity = ?1", NULL);
+	sqlite3_stmt *stmt =
+	    admindb_prepare(&db->adb, "SELECT 1 FROM senders WHERE identity = ?1", NULL);
 	gboolean found;
 
 	if (!stmt)
@@ -171,34 +173,43 @@ static gboolean policy_sender_exists(CtiPolicyDb *db, const char *id)
 	return found;
 }
 
+/* policy_grant_write - run SQL (policy_write) on the canonical identity, kind and value
+ * of a grant; ID and VAL (transfer full) and CHANGES are for the caller's verdict */
+static gboolean policy_grant_write(CtiPolicyDb *db, const char *sql, const char *identity,
+                                   CtiGrantKind kind, const char *value, char **id, char **val,
+                                   int *changes, GError **error)
+{
+	const char *args[3];
+
+	if (!policy_check_identity(identity, id, error) ||
+	    !policy_grant_value(kind, value, val, error))
+		return FALSE;
+	args[0] = *id;
+	args[1] = policy_grant_kind_name(kind);
+	args[2] = *val;
+	return policy_write(db, sql, args, 3, changes, error);
+}
+
 /* policy_grant - see policy.h */
 gboolean policy_grant(CtiPolicyDb *db, const char *identity, CtiGrantKind kind, const char *value,
                       GError **error)
 {
 	g_autofree char *id = NULL, *val = NULL;
-	const char *args[3];
 	int changes = 0;
 
-	if (!policy_check_identity(identity, &id, error) ||
-	    !policy_grant_value(kind, value, &val, error))
-		return FALSE;
-	args[0] = id;
-	args[1] = policy_grant_kind_name(kind);
-	args[2] = val;
-	if (!policy_write(db,
-	                  "INSERT INTO grants (identity, kind, value, changed) "
-	                  "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM senders WHERE "
-	                  "identity = ?1) ON CONFLICT DO NOTHING",
-	                  args, 3, &changes, error))
+	if (!policy_grant_write(db,
+	                        "INSERT INTO grants (identity, kind, value, changed) "
+	                        "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM senders WHERE "
+	                        "identity = ?1) ON CONFLICT DO NOTHING",
+	                        identity, kind, value, &id, &val, &changes, error))
 		return FALSE;
 	if (changes == 0 && policy_sender_exists(db, id))
 		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_EXISTS,
-		            "%s already has %s %s", id, args[1], val);
+		            "%s already has %s %s", id, policy_grant_kind_name(kind), val);
 	else if (changes == 0)
 		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_NOT_FOUND,
 		            "no sender %s (add it first)", id);
 	return changes > 0;
-	return TRUE;
 }
 
 /* policy_revoke - see policy.h */
@@ -206,21 +217,15 @@ gboolean policy_revoke(CtiPolicyDb *db, const char *identity, CtiGrantKind kind,
                        GError **error)
 {
 	g_autofree char *id = NULL, *val = NULL;
-	const char *args[3];
 	int changes = 0;
 
-	if (!policy_check_identity(identity, &id, error) ||
-	    !policy_grant_value(kind, value, &val, error))
-		return FALSE;
-	args[0] = id;
-	args[1] = policy_grant_kind_name(kind);
-	args[2] = val;
-	if (!policy_write(db, "DELETE FROM grants WHERE identity = ?1 AND kind = ?2 AND value = ?3",
-	                  args, 3, &changes, error))
+	if (!policy_grant_write(
+	        db, "DELETE FROM grants WHERE identity = ?1 AND kind = ?2 AND value = ?3", identity,
+	        kind, value, &id, &val, &changes, error))
 		return FALSE;
 	if (changes == 0) {
 		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_NOT_FOUND, "%s has no %s %s",
-		            id, args[1], val);
+		            id, policy_grant_kind_name(kind), val);
 		return FALSE;
 	}
 	return TRUE;
@@ -229,8 +234,8 @@ gboolean policy_revoke(CtiPolicyDb *db, const char *identity, CtiGrantKind kind,
 /* policy_sender_grants - fill SENDER's grant lists from one query of all grants */
 static gboolean policy_fill_grants(CtiPolicyDb *db, GHashTable *by_id, GError **error)
 {
-	sqlite3_stmt *stmt =
-	    policy_prepare(db, "SELECT identity, kind, value FROM grants ORDER BY value", error);
+	sqlite3_stmt *stmt = admindb_prepare(
+	    &db->adb, "SELECT identity, kind, value FROM grants ORDER BY value", error);
 	int rc;
 
 	if (!stmt)
@@ -245,7 +250,7 @@ static gboolean policy_fill_grants(CtiPolicyDb *db, GHashTable *by_id, GError **
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
+		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return FALSE;
 	}
 	return TRUE;
@@ -254,8 +259,8 @@ static gboolean policy_fill_grants(CtiPolicyDb *db, GHashTable *by_id, GError **
 /* policy_sender_list - see policy.h */
 GPtrArray *policy_sender_list(CtiPolicyDb *db, GError **error)
 {
-	sqlite3_stmt *stmt = policy_prepare(
-	    db, "SELECT identity, note, changed FROM senders ORDER BY identity", error);
+	sqlite3_stmt *stmt = admindb_prepare(
+	    &db->adb, "SELECT identity, note, changed FROM senders ORDER BY identity", error);
 	g_autoptr(GPtrArray) out =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)policy_sender_free);
 	g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
@@ -275,7 +280,7 @@ GPtrArray *policy_sender_list(CtiPolicyDb *db, GError **error)
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
+		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return NULL;
 	}
 	if (!policy_fill_grants(db, by_id, error))
@@ -299,9 +304,9 @@ CtiPolicyRule *policy_rule_from_stmt(sqlite3_stmt *stmt)
 /* policy_rule_list - see policy.h */
 GPtrArray *policy_rule_list(CtiPolicyDb *db, GError **error)
 {
-	sqlite3_stmt *stmt = policy_prepare(
-	    db, "SELECT position, verdict, prefix, note, changed FROM rules ORDER BY position",
-	    error);
+	sqlite3_stmt *stmt = admindb_prepare(
+	    &db->adb,
+	    "SELECT position, verdict, prefix, note, changed FROM rules ORDER BY position", error);
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)policy_rule_free);
 	int rc;
 
@@ -311,7 +316,7 @@ GPtrArray *policy_rule_list(CtiPolicyDb *db, GError **error)
 		g_ptr_array_add(out, policy_rule_from_stmt(stmt));
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
+		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return NULL;
 	}
 	return g_steal_pointer(&out);
@@ -321,10 +326,10 @@ GPtrArray *policy_rule_list(CtiPolicyDb *db, GError **error)
 static gboolean policy_insert_rule(CtiPolicyDb *db, int position, const CtiPolicyRule *rule,
                                    GError **error)
 {
-	sqlite3_stmt *stmt = policy_prepare(db,
-	                                    "INSERT INTO rules (position, verdict, prefix, note, "
-	                                    "changed) VALUES (?1, ?2, ?3, ?4, ?5)",
-	                                    error);
+	sqlite3_stmt *stmt = admindb_prepare(&db->adb,
+	                                     "INSERT INTO rules (position, verdict, prefix, note, "
+	                                     "changed) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                                     error);
 
 	if (!stmt)
 		return FALSE;
@@ -334,13 +339,13 @@ static gboolean policy_insert_rule(CtiPolicyDb *db, int position, const CtiPolic
 	sqlite3_bind_text(stmt, 4, rule->note ? rule->note : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 5,
 	                   rule->changed ? rule->changed : g_get_real_time() / G_USEC_PER_SEC);
-	return policy_step_done(db, stmt, error);
+	return admindb_step_done(&db->adb, stmt, error);
 }
 
 /* policy_put_rules - see policy-private.h */
 gboolean policy_put_rules(CtiPolicyDb *db, GPtrArray *rules, GError **error)
 {
-	if (!policy_exec(db, "DELETE FROM rules", error))
+	if (!admindb_exec(&db->adb, "DELETE FROM rules", error))
 		return FALSE;
 	for (guint i = 0; i < rules->len; i++)
 		if (!policy_insert_rule(db, (int)i + 1, rules->pdata[i], error))
@@ -351,10 +356,10 @@ gboolean policy_put_rules(CtiPolicyDb *db, GPtrArray *rules, GError **error)
 /* policy_rules_replace - see policy.h */
 gboolean policy_rules_replace(CtiPolicyDb *db, GPtrArray *rules, GError **error)
 {
-	if (!policy_require_writable(db, error) || !policy_begin(db, error))
+	if (!admindb_require_writable(&db->adb, error) || !admindb_begin(&db->adb, error))
 		return FALSE;
-	if (!policy_put_rules(db, rules, error) || !policy_commit(db, error)) {
-		policy_rollback(db);
+	if (!policy_put_rules(db, rules, error) || !admindb_commit(&db->adb, error)) {
+		admindb_rollback(&db->adb);
 		return FALSE;
 	}
 	return TRUE;
@@ -367,12 +372,12 @@ static gboolean policy_edit_rules(CtiPolicyDb *db,
 {
 	g_autoptr(GPtrArray) rules = NULL;
 
-	if (!policy_require_writable(db, error) || !policy_begin(db, error))
+	if (!admindb_require_writable(&db->adb, error) || !admindb_begin(&db->adb, error))
 		return FALSE;
 	rules = policy_rule_list(db, error);
 	if (!rules || !edit(rules, data, error) || !policy_put_rules(db, rules, error) ||
-	    !policy_commit(db, error)) {
-		policy_rollback(db);
+	    !admindb_commit(&db->adb, error)) {
+		admindb_rollback(&db->adb);
 		return FALSE;
 	}
 	return TRUE;

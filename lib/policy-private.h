@@ -5,11 +5,11 @@
 
 #include <sqlite3.h>
 
+#include "admindb.h"
 #include "policy.h"
 
 struct CtiPolicyDb {
-	sqlite3 *sql;
-	gboolean writable;
+	AdminDb adb; /* the connection, opened writable or not */
 	guint max_digits;
 	char *intl; /* digits a leading '+' stands for, or NULL */
 };
@@ -18,20 +18,6 @@ struct CtiPolicyDb {
 extern const char *const policy_schema[];
 extern const guint policy_schema_count;
 
-/* policy_sql_error - set ERROR from SQLite's error RC on SQL with CONTEXT (BUSY etc.: TEMP) */
-void policy_sql_error(sqlite3 *sql, int rc, const char *context, GError **error);
-/* policy_exec - run SQL without parameters or rows */
-gboolean policy_exec(CtiPolicyDb *db, const char *sql, GError **error);
-/* policy_prepare - a one-shot statement (transfer full: sqlite3_finalize) */
-sqlite3_stmt *policy_prepare(CtiPolicyDb *db, const char *sql, GError **error);
-/* policy_step_done - step STMT to completion, finalize it; FALSE + error on failure */
-gboolean policy_step_done(CtiPolicyDb *db, sqlite3_stmt *stmt, GError **error);
-/* policy_begin/commit/rollback - write transactions (BEGIN IMMEDIATE) */
-gboolean policy_begin(CtiPolicyDb *db, GError **error);
-gboolean policy_commit(CtiPolicyDb *db, GError **error);
-void policy_rollback(CtiPolicyDb *db);
-/* policy_require_writable - READONLY unless opened writable */
-gboolean policy_require_writable(CtiPolicyDb *db, GError **error);
 /* policy_check_identity - 1..254 printable bytes without spaces; lower-cased copy */
 gboolean policy_check_identity(const char *identity, char **out, GError **error);
 /* policy_check_note - at most CTI_POLICY_MAX_NOTE bytes of UTF-8 without controls */

@@ -18,108 +18,16 @@
 
 G_DEFINE_QUARK(mailcti - policy - error, policy_error)
 
-/* policy_sql_error - see policy-private.h */
-void policy_sql_error(sqlite3 *sql, int rc, const char *context, GError **error)
-{
-	int code = CTI_POLICY_ERROR_DB;
-
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_PROTOCOL:
-		code = CTI_POLICY_ERROR_TEMP;
-		break;
-	default:
-		break;
-	}
-	g_set_error(error, CTI_POLICY_ERROR, code, "%s: %s", context,
-	            sql ? sqlite3_errmsg(sql) : sqlite3_errstr(rc));
-}
-
-/* policy_exec - see policy-private.h */
-gboolean policy_exec(CtiPolicyDb *db, const char *sql, GError **error)
-{
-	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* policy_prepare - see policy-private.h */
-sqlite3_stmt *policy_prepare(CtiPolicyDb *db, const char *sql, GError **error)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &stmt, NULL);
-
-	if (rc != SQLITE_OK) {
-		policy_sql_error(db->sql, rc, "policy DB prepare", error);
-		return NULL;
-	}
-	return stmt;
-}
-
-/* policy_step_done - see policy-private.h */
-gboolean policy_step_done(CtiPolicyDb *db, sqlite3_stmt *stmt, GError **error)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* policy_begin - see policy-private.h */
-gboolean policy_begin(CtiPolicyDb *db, GError **error)
-{
-	return policy_exec(db, "BEGIN IMMEDIATE", error);
-}
-
-/* policy_commit - see policy-private.h */
-gboolean policy_commit(CtiPolicyDb *db, GError **error)
-{
-	if (!policy_exec(db, "COMMIT", error)) {
-		policy_rollback(db);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* policy_rollback - see policy-private.h */
-void policy_rollback(CtiPolicyDb *db)
-{
-	if (!sqlite3_get_autocommit(db->sql))
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* policy_require_writable - see policy-private.h */
-gboolean policy_require_writable(CtiPolicyDb *db, GError **error)
-{
-	if (db->writable)
-		return TRUE;
-	g_set_error_literal(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_READONLY,
-	                    "policy DB is open read-only");
-	return FALSE;
-}
+/* for admindb: the label, error domain and codes (temp, DB, read-only), migrations */
+static const AdmindbKind policy_admindb = {
+    "policy DB",         policy_error_quark,        CTI_POLICY_ERROR_TEMP,
+    CTI_POLICY_ERROR_DB, CTI_POLICY_ERROR_READONLY, policy_schema,
+    &policy_schema_count};
 
 /* policy_schema_version - see policy.h */
 int policy_schema_version(CtiPolicyDb *db)
 {
-	sqlite3_stmt *stmt = NULL;
-	int version = -1;
-
-	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
-	    sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return version;
+	return admindb_user_version(&db->adb);
 }
 
 /* policy_rules_equal - same verdicts and prefixes in the same order */
@@ -135,10 +43,17 @@ static gboolean policy_rules_equal(GPtrArray *a, GPtrArray *b)
 	return TRUE;
 }
 
-/* policy_seed - a fresh DB: replace the migration's rules by DEFAULT_RULES if they differ */
-static gboolean policy_seed(CtiPolicyDb *db, const char *default_rules, GError **error)
+/* the first migration's seeding step: the DB and the wanted default rules */
+typedef struct {
+	CtiPolicyDb *db;
+	const char *default_rules;
+} PolicySeed;
+
+/* policy_seed - a fresh DB: replace the migration's rules by the wanted ones if they differ */
+static gboolean policy_seed(gpointer data, GError **error)
 {
-	g_autoptr(GPtrArray) wanted = policy_rules_parse(default_rules, error);
+	const PolicySeed *seed = data;
+	g_autoptr(GPtrArray) wanted = policy_rules_parse(seed->default_rules, error);
 	g_autoptr(GPtrArray) builtin = policy_rules_parse(CTI_POLICY_DEFAULT_RULES, NULL);
 
 	if (!wanted) {
@@ -147,40 +62,7 @@ static gboolean policy_seed(CtiPolicyDb *db, const char *default_rules, GError *
 	}
 	if (policy_rules_equal(wanted, builtin))
 		return TRUE;
-	return policy_put_rules(db, wanted, error);
-}
-
-/* policy_migrate - apply every migration the DB has not seen, one transaction each */
-static gboolean policy_migrate(CtiPolicyDb *db, const char *default_rules, GError **error)
-{
-	int have = policy_schema_version(db);
-
-	if (have < 0 || (guint)have > policy_schema_count) {
-		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_DB,
-		            "policy DB schema version %d is not one this program knows (1..%u)",
-		            have, policy_schema_count);
-		return FALSE;
-	}
-	if ((guint)have < policy_schema_count && !db->writable) {
-		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_DB,
-		            "policy DB has schema version %d, %u needed: open it once with ctictl",
-		            have, policy_schema_count);
-		return FALSE;
-	}
-	for (guint i = (guint)have; i < policy_schema_count; i++) {
-		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %u", i + 1);
-
-		if (!policy_begin(db, error))
-			return FALSE;
-		if (!policy_exec(db, policy_schema[i], error) ||
-		    (i == 0 && !policy_seed(db, default_rules, error)) ||
-		    !policy_exec(db, bump, error) || !policy_commit(db, error)) {
-			policy_rollback(db);
-			g_prefix_error(error, "migration %u: ", i + 1);
-			return FALSE;
-		}
-	}
-	return TRUE;
+	return policy_put_rules(seed->db, wanted, error);
 }
 
 /* policy_open - see policy.h */
@@ -188,10 +70,9 @@ CtiPolicyDb *policy_open(const char *path, gboolean writable, const char *defaul
                          GError **error)
 {
 	g_autoptr(CtiPolicyDb) db = g_new0(CtiPolicyDb, 1);
-	int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-	int rc, persist = 1;
+	PolicySeed seed = {db, default_rules ? default_rules : CTI_POLICY_DEFAULT_RULES};
+	int rc;
 
-	db->writable = writable;
 	db->max_digits = 15;
 	if (!writable && !g_file_test(path, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_NOT_FOUND,
@@ -199,20 +80,14 @@ CtiPolicyDb *policy_open(const char *path, gboolean writable, const char *defaul
 		            path);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &db->sql, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = admindb_open(&db->adb, &policy_admindb, path, writable);
 	if (rc != SQLITE_OK) {
-		policy_sql_error(db->sql, rc, path, error);
+		admindb_sql_error(&db->adb, rc, path, error);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db->sql, 2000);
-	/* keep -wal and -shm after the last writer closes: a reader that may not
-	 * create files in the DB's directory (the milter's user) needs them */
-	if (writable)
-		sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	if ((writable && !policy_exec(db, "PRAGMA journal_mode = WAL", error)) ||
-	    !policy_exec(db, "PRAGMA synchronous = FULL", error) ||
-	    !policy_exec(db, "PRAGMA foreign_keys = ON", error) ||
-	    !policy_migrate(db, default_rules ? default_rules : CTI_POLICY_DEFAULT_RULES, error)) {
+	if (!admindb_configure(&db->adb, error) ||
+	    !admindb_exec(&db->adb, "PRAGMA foreign_keys = ON", error) ||
+	    !admindb_migrate(&db->adb, policy_seed, &seed, error)) {
 		g_prefix_error(error, "%s: ", path);
 		return NULL;
 	}
@@ -235,7 +110,7 @@ void policy_close(CtiPolicyDb *db)
 {
 	if (!db)
 		return;
-	sqlite3_close_v2(db->sql);
+	sqlite3_close_v2(db->adb.sql);
 	g_free(db->intl);
 	g_free(db);
 }
@@ -402,7 +277,8 @@ gboolean policy_check_destination(CtiPolicyDb *db, const char *number,
 /* policy_sender_known - 1 registered, 0 not, -1 error */
 static int policy_sender_known(CtiPolicyDb *db, const char *identity, GError **error)
 {
-	sqlite3_stmt *stmt = policy_prepare(db, "SELECT 1 FROM senders WHERE identity = ?1", error);
+	sqlite3_stmt *stmt =
+	    admindb_prepare(&db->adb, "SELECT 1 FROM senders WHERE identity = ?1", error);
 	int rc;
 
 	if (!stmt)
@@ -411,7 +287,7 @@ static int policy_sender_known(CtiPolicyDb *db, const char *identity, GError **e
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
+		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return -1;
 	}
 	return rc == SQLITE_ROW;
@@ -421,8 +297,9 @@ static int policy_sender_known(CtiPolicyDb *db, const char *identity, GError **e
 static GPtrArray *policy_grants_of(CtiPolicyDb *db, const char *identity, const char *kind,
                                    GError **error)
 {
-	sqlite3_stmt *stmt = policy_prepare(
-	    db, "SELECT value FROM grants WHERE identity = ?1 AND kind = ?2 ORDER BY value", error);
+	sqlite3_stmt *stmt = admindb_prepare(
+	    &db->adb, "SELECT value FROM grants WHERE identity = ?1 AND kind = ?2 ORDER BY value",
+	    error);
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
 	int rc;
 
@@ -434,7 +311,7 @@ static GPtrArray *policy_grants_of(CtiPolicyDb *db, const char *identity, const 
 		g_ptr_array_add(out, g_strdup((const char *)sqlite3_column_text(stmt, 0)));
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		policy_sql_error(db->sql, rc, "policy DB", error);
+		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return NULL;
 	}
 	return g_steal_pointer(&out);

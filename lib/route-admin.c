@@ -208,7 +208,7 @@ static gboolean route_gateway_exists(CtiRouteDb *db, const char *name, GError **
 		g_set_error(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_NOT_FOUND,
 		            "unknown gateway '%s': add it first with 'gateway add'", name);
 	else
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 	return FALSE;
 }
 
@@ -219,7 +219,7 @@ static gboolean route_step_once(CtiRouteDb *db, sqlite3_stmt *stmt, GError **err
 
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB write", error);
+		admindb_sql_error(&db->adb, rc, "routes DB write", error);
 		return FALSE;
 	}
 	return TRUE;
@@ -245,7 +245,7 @@ gboolean route_put(CtiRouteDb *db, CtiRouteKind kind, const char *key, const cha
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB write", error);
+		admindb_sql_error(&db->adb, rc, "routes DB write", error);
 		return FALSE;
 	}
 	return TRUE;
@@ -259,11 +259,11 @@ gboolean route_add(CtiRouteDb *db, const char *destination, const char *gateway,
 	g_autofree char *gw = NULL;
 	CtiRouteKind kind;
 
-	if (!route_require_writable(db, error) ||
+	if (!admindb_require_writable(&db->adb, error) ||
 	    !route_parse_destination(destination, db->intl, &kind, &key, error) ||
 	    !route_check_gateway_name(gateway, &gw, error) || !route_check_note(note, error))
 		return FALSE;
-	if (!route_begin(db, error))
+	if (!admindb_begin(&db->adb, error))
 		return FALSE;
 	if (!route_put(db, kind, key, gw, note, g_get_real_time() / G_USEC_PER_SEC, error)) {
 		route_rollback(db);
@@ -280,13 +280,13 @@ gboolean route_del(CtiRouteDb *db, const char *destination, GError **error)
 	CtiRouteKind kind;
 	int rc;
 
-	if (!route_require_writable(db, error) ||
+	if (!admindb_require_writable(&db->adb, error) ||
 	    !route_parse_destination(destination, db->intl, &kind, &key, error))
 		return FALSE;
-	rc = sqlite3_prepare_v2(db->sql, "DELETE FROM routes WHERE kind = ?1 AND key = ?2", -1,
+	rc = sqlite3_prepare_v2(db->adb.sql, "DELETE FROM routes WHERE kind = ?1 AND key = ?2", -1,
 	                        &stmt, NULL);
 	if (rc != SQLITE_OK) {
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 		return FALSE;
 	}
 	sqlite3_bind_text(stmt, 1, route_kind_name(kind), -1, SQLITE_STATIC);
@@ -294,7 +294,7 @@ gboolean route_del(CtiRouteDb *db, const char *destination, GError **error)
 	if (!route_step_once(db, stmt, error))
 		return FALSE;
 	route_cache_drop(db);
-	if (sqlite3_changes(db->sql) == 0) {
+	if (sqlite3_changes(db->adb.sql) == 0) {
 		g_autofree char *shown = route_display_key(kind, key);
 		g_set_error(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_NOT_FOUND, "no %s route '%s'",
 		            route_kind_name(kind), shown);
@@ -316,7 +316,7 @@ GPtrArray *route_list(CtiRouteDb *db, const char *prefix, const char *gateway, G
 		return NULL;
 	}
 	rc = sqlite3_prepare_v2(
-	    db->sql,
+	    db->adb.sql,
 	    "SELECT r.kind, r.key, r.gateway, g.address, r.note, r.changed "
 	    "FROM routes r LEFT JOIN gateways g ON g.name = r.gateway "
 	    "WHERE (?1 IS NULL OR (r.kind = 'prefix' AND substr(r.key, 1, length(?1)) = ?1)) "
@@ -333,7 +333,7 @@ GPtrArray *route_list(CtiRouteDb *db, const char *prefix, const char *gateway, G
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB list", error);
+		admindb_sql_error(&db->adb, rc, "routes DB list", error);
 		return NULL;
 	}
 	return g_steal_pointer(&rows);
@@ -345,13 +345,13 @@ gboolean route_gateway_put(CtiRouteDb *db, const char *name, const char *address
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc =
-	    sqlite3_prepare_v2(db->sql,
+	    sqlite3_prepare_v2(db->adb.sql,
 	                       "INSERT OR REPLACE INTO gateways (name, address, note, changed) "
 	                       "VALUES (?1, ?2, ?3, ?4)",
 	                       -1, &stmt, NULL);
 
 	if (rc != SQLITE_OK) {
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 		return FALSE;
 	}
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -382,8 +382,9 @@ gboolean route_gateway_add(CtiRouteDb *db, const char *name, const char *address
 	g_autofree char *gw = NULL;
 	g_autofree char *addr = NULL;
 
-	if (!route_require_writable(db, error) ||
-	    !route_check_gateway(name, address, note, &gw, &addr, error) || !route_begin(db, error))
+	if (!admindb_require_writable(&db->adb, error) ||
+	    !route_check_gateway(name, address, note, &gw, &addr, error) ||
+	    !admindb_begin(&db->adb, error))
 		return FALSE;
 	if (!route_gateway_put(db, gw, addr, note, g_get_real_time() / G_USEC_PER_SEC, error)) {
 		route_rollback(db);
@@ -397,8 +398,8 @@ static int route_gateway_in_use(CtiRouteDb *db, const char *name, GError **error
 {
 	sqlite3_stmt *stmt = NULL;
 	int count = -1;
-	int rc = sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM routes WHERE gateway = ?1", -1,
-	                            &stmt, NULL);
+	int rc = sqlite3_prepare_v2(db->adb.sql, "SELECT count(*) FROM routes WHERE gateway = ?1",
+	                            -1, &stmt, NULL);
 
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -408,7 +409,7 @@ static int route_gateway_in_use(CtiRouteDb *db, const char *name, GError **error
 	}
 	sqlite3_finalize(stmt);
 	if (count < 0)
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 	return count;
 }
 
@@ -416,17 +417,17 @@ static int route_gateway_in_use(CtiRouteDb *db, const char *name, GError **error
 static gboolean route_gateway_remove(CtiRouteDb *db, const char *name, GError **error)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc =
-	    sqlite3_prepare_v2(db->sql, "DELETE FROM gateways WHERE name = ?1", -1, &stmt, NULL);
+	int rc = sqlite3_prepare_v2(db->adb.sql, "DELETE FROM gateways WHERE name = ?1", -1, &stmt,
+	                            NULL);
 
 	if (rc != SQLITE_OK) {
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 		return FALSE;
 	}
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	if (!route_step_once(db, stmt, error))
 		return FALSE;
-	if (sqlite3_changes(db->sql) == 0) {
+	if (sqlite3_changes(db->adb.sql) == 0) {
 		g_set_error(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_NOT_FOUND, "no gateway '%s'",
 		            name);
 		return FALSE;
@@ -440,8 +441,8 @@ gboolean route_gateway_del(CtiRouteDb *db, const char *name, GError **error)
 	g_autofree char *gw = NULL;
 	int used;
 
-	if (!route_require_writable(db, error) || !route_check_gateway_name(name, &gw, error) ||
-	    !route_begin(db, error))
+	if (!admindb_require_writable(&db->adb, error) ||
+	    !route_check_gateway_name(name, &gw, error) || !admindb_begin(&db->adb, error))
 		return FALSE;
 	used = route_gateway_in_use(db, gw, error);
 	if (used > 0)
@@ -462,8 +463,8 @@ GPtrArray *route_gateway_list(CtiRouteDb *db, GError **error)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)route_gateway_free);
 	sqlite3_stmt *stmt = NULL;
 	int rc = sqlite3_prepare_v2(
-	    db->sql, "SELECT name, address, note, changed FROM gateways ORDER BY name", -1, &stmt,
-	    NULL);
+	    db->adb.sql, "SELECT name, address, note, changed FROM gateways ORDER BY name", -1,
+	    &stmt, NULL);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		CtiGateway *gw = g_new0(CtiGateway, 1);
@@ -477,7 +478,7 @@ GPtrArray *route_gateway_list(CtiRouteDb *db, GError **error)
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB gateways", error);
+		admindb_sql_error(&db->adb, rc, "routes DB gateways", error);
 		return NULL;
 	}
 	return g_steal_pointer(&rows);

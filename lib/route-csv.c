@@ -165,7 +165,7 @@ static gboolean route_csv_apply(CtiRouteDb *db, GPtrArray *rows, gboolean replac
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	if (replace && !route_exec(db, "DELETE FROM routes", error))
+	if (replace && !admindb_exec(&db->adb, "DELETE FROM routes", error))
 		return FALSE;
 	for (int pass = 0; pass < 2; pass++) {
 		for (guint i = 0; i < rows->len; i++) {
@@ -197,7 +197,7 @@ gboolean route_import_csv(CtiRouteDb *db, const char *text, gsize len, gboolean 
 	g_autoptr(GPtrArray) rows = NULL;
 	guint nr = 0, ng = 0;
 
-	if (!route_require_writable(db, error))
+	if (!admindb_require_writable(&db->adb, error))
 		return FALSE;
 	if (memchr(text, '\0', len)) {
 		g_set_error_literal(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_INVALID,
@@ -205,7 +205,7 @@ gboolean route_import_csv(CtiRouteDb *db, const char *text, gsize len, gboolean 
 		return FALSE;
 	}
 	rows = route_csv_parse(db, text, len, error);
-	if (rows == NULL || !route_begin(db, error))
+	if (rows == NULL || !admindb_begin(&db->adb, error))
 		return FALSE;
 	if (!route_csv_apply(db, rows, replace, &nr, &ng, error)) {
 		route_rollback(db);

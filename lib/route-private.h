@@ -4,6 +4,8 @@
 #define MAILCTI_ROUTE_PRIVATE_H
 
 #include <sqlite3.h>
+
+#include "admindb.h"
 #include "route.h"
 
 /* a number has at most 20 digits and a '+' (or an international prefix of up
@@ -22,9 +24,8 @@ typedef enum {
 } RouteStmt;
 
 struct CtiRouteDb {
-	sqlite3 *sql;
-	gboolean writable;
-	char *intl; /* international prefix replacing '+', or NULL */
+	AdminDb adb; /* the connection, opened writable or not */
+	char *intl;  /* international prefix replacing '+', or NULL */
 	sqlite3_stmt *data_version;
 	sqlite3_stmt *read_begin; /* BEGIN DEFERRED / COMMIT around one lookup */
 	sqlite3_stmt *read_end;
@@ -41,21 +42,13 @@ struct CtiRouteDb {
 extern const char *const route_schema[];
 extern const guint route_schema_count;
 
-/* route_sql_error - set ERROR from SQLite's last error on DB, with CONTEXT;
- * SQLITE_BUSY/LOCKED/IOERR/FULL map to CTI_ROUTE_ERROR_TEMP */
-void route_sql_error(sqlite3 *sql, int rc, const char *context, GError **error);
-/* route_exec - run SQL with no parameters and no rows */
-gboolean route_exec(CtiRouteDb *db, const char *sql, GError **error);
-/* route_begin/commit/rollback - write transactions (BEGIN IMMEDIATE) */
-gboolean route_begin(CtiRouteDb *db, GError **error);
+/* route_commit/rollback - end a write transaction (admindb_begin) and drop the cache */
 gboolean route_commit(CtiRouteDb *db, GError **error);
 void route_rollback(CtiRouteDb *db);
 /* route_stmt - statement WHICH, prepared once and kept; the caller resets it (transfer none) */
 sqlite3_stmt *route_stmt(CtiRouteDb *db, RouteStmt which, GError **error);
 /* route_cache_drop - forget every remembered lookup result */
 void route_cache_drop(CtiRouteDb *db);
-/* route_require_writable - CTI_ROUTE_ERROR_READONLY unless opened writable */
-gboolean route_require_writable(CtiRouteDb *db, GError **error);
 
 /* route_kind_from_name - "prefix"... to kind, -1 if unknown */
 int route_kind_from_name(const char *name);

@@ -30,132 +30,39 @@ GQuark route_error_quark(void)
 	"SELECT r.kind, r.key, r.gateway, g.address, r.note, r.changed "                           \
 	"FROM routes r LEFT JOIN gateways g ON g.name = r.gateway "
 
-/* route_sql_error - see route-private.h */
-void route_sql_error(sqlite3 *sql, int rc, const char *context, GError **error)
-{
-	int code = CTI_ROUTE_ERROR_DB;
-
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_PROTOCOL:
-		code = CTI_ROUTE_ERROR_TEMP;
-		break;
-	default:
-		break;
-	}
-	g_set_error(error, CTI_ROUTE_ERROR, code, "%s: %s", context,
-	            sql ? sqlite3_errmsg(sql) : sqlite3_errstr(rc));
-}
-
-/* route_exec - see route-private.h */
-gboolean route_exec(CtiRouteDb *db, const char *sql, GError **error)
-{
-	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK) {
-		route_sql_error(db->sql, rc, "routes DB", error);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* route_begin - see route-private.h */
-gboolean route_begin(CtiRouteDb *db, GError **error)
-{
-	return route_exec(db, "BEGIN IMMEDIATE", error);
-}
+/* for admindb: the label, error domain and codes (temp, DB, read-only), migrations */
+static const AdmindbKind route_admindb = {
+    "routes DB",        route_error_quark,        CTI_ROUTE_ERROR_TEMP,
+    CTI_ROUTE_ERROR_DB, CTI_ROUTE_ERROR_READONLY, route_schema,
+    &route_schema_count};
 
 /* route_commit - see route-private.h */
 gboolean route_commit(CtiRouteDb *db, GError **error)
 {
-	if (!route_exec(db, "COMMIT", error)) {
-		route_rollback(db);
-		return FALSE;
-	}
+	gboolean ok = admindb_commit(&db->adb, error);
+
 	route_cache_drop(db);
-	return TRUE;
+	return ok;
 }
 
 /* route_rollback - see route-private.h */
 void route_rollback(CtiRouteDb *db)
 {
-	if (!sqlite3_get_autocommit(db->sql))
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	admindb_rollback(&db->adb);
 	route_cache_drop(db);
-}
-
-/* route_require_writable - see route-private.h */
-gboolean route_require_writable(CtiRouteDb *db, GError **error)
-{
-	if (db->writable)
-		return TRUE;
-	g_set_error_literal(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_READONLY,
-	                    "routes DB is open read-only");
-	return FALSE;
-}
-
-static int route_user_version(sqlite3 *sql)
-{
-	sqlite3_stmt *stmt = NULL;
-	int version = -1;
-
-	if (sqlite3_prepare_v2(sql, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
-	    sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	return version;
 }
 
 /* route_schema_version - see route.h */
 int route_schema_version(CtiRouteDb *db)
 {
-	return route_user_version(db->sql);
+	return admindb_user_version(&db->adb);
 }
 
-/* route_migrate - apply every migration the DB has not seen, one transaction each */
-static gboolean route_migrate(CtiRouteDb *db, GError **error)
-{
-	int have = route_user_version(db->sql);
-
-	if (have < 0 || (guint)have > route_schema_count) {
-		g_set_error(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_DB,
-		            "routes DB schema version %d is not one this program knows (1..%u)",
-		            have, route_schema_count);
-		return FALSE;
-	}
-	if ((guint)have < route_schema_count && !db->writable) {
-		g_set_error(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_DB,
-		            "routes DB has schema version %d, %u needed: open it once with ctictl",
-		            have, route_schema_count);
-		return FALSE;
-	}
-	for (guint i = (guint)have; i < route_schema_count; i++) {
-		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %u", i + 1);
-
-		if (!route_begin(db, error))
-			return FALSE;
-		if (!route_exec(db, route_schema[i], error) || !route_exec(db, bump, error) ||
-		    !route_commit(db, error)) {
-			route_rollback(db);
-			g_prefix_error(error, "migration %u: ", i + 1);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
+/* route_prepare - a statement kept for the life of the connection */
 static gboolean route_prepare(CtiRouteDb *db, const char *sql, sqlite3_stmt **stmt, GError **error)
 {
-	int rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
-
-	if (rc != SQLITE_OK) {
-		route_sql_error(db->sql, rc, "routes DB prepare", error);
-		return FALSE;
-	}
-	return TRUE;
+	*stmt = admindb_prepare_kept(&db->adb, sql, error);
+	return *stmt != NULL;
 }
 
 /* route_stmt - see route-private.h */
@@ -189,34 +96,22 @@ static gboolean route_prepare_lookups(CtiRouteDb *db, GError **error)
 	                     &db->by_address, error);
 }
 
-/* route_configure - pragmas for the connection: WAL, durable commits, patience */
+/* route_configure - the shared pragmas, and a read path tuned for lookups */
 static gboolean route_configure(CtiRouteDb *db, GError **error)
 {
-	int persist = 1;
-
-	sqlite3_busy_timeout(db->sql, 2000);
-	/* keep -wal and -shm after the last writer closes: a reader that may not
-	 * create files in the DB's directory (the milter's user) needs them */
-	if (db->writable)
-		sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	if (db->writable && !route_exec(db, "PRAGMA journal_mode = WAL", error))
-		return FALSE;
 	/* lookups probe ~20 B-tree paths: map the file rather than read() each page */
-	return route_exec(db, "PRAGMA synchronous = FULL", error) &&
-	       route_exec(db, "PRAGMA mmap_size = 1073741824", error) &&
-	       route_exec(db, "PRAGMA cache_size = -16384", error);
+	return admindb_configure(&db->adb, error) &&
+	       admindb_exec(&db->adb, "PRAGMA mmap_size = 1073741824", error) &&
+	       admindb_exec(&db->adb, "PRAGMA cache_size = -16384", error);
 }
 
 /* route_open - see route.h */
 CtiRouteDb *route_open(const char *path, gboolean writable, GError **error)
 {
 	g_autoptr(CtiRouteDb) db = g_new0(CtiRouteDb, 1);
-	int flags = SQLITE_OPEN_NOMUTEX |
-	            (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
 	int rc;
 
 	g_return_val_if_fail(path != NULL, NULL);
-	db->writable = writable;
 	db->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                  (GDestroyNotify)route_result_free);
 	db->cache_max = 4096;
@@ -226,11 +121,11 @@ CtiRouteDb *route_open(const char *path, gboolean writable, GError **error)
 		            "%s: routes DB does not exist", path);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &db->sql, flags, NULL);
-	if (rc != SQLITE_OK || !route_configure(db, error) || !route_migrate(db, error) ||
-	    !route_prepare_lookups(db, error)) {
+	rc = admindb_open(&db->adb, &route_admindb, path, writable);
+	if (rc != SQLITE_OK || !route_configure(db, error) ||
+	    !admindb_migrate(&db->adb, NULL, NULL, error) || !route_prepare_lookups(db, error)) {
 		if (rc != SQLITE_OK)
-			route_sql_error(db->sql, rc, "routes DB", error);
+			admindb_sql_error(&db->adb, rc, "routes DB", error);
 		g_prefix_error(error, "%s: ", path);
 		return NULL;
 	}
@@ -249,7 +144,7 @@ void route_close(CtiRouteDb *db)
 	sqlite3_finalize(db->read_end);
 	sqlite3_finalize(db->by_prefix);
 	sqlite3_finalize(db->by_address);
-	sqlite3_close(db->sql);
+	sqlite3_close(db->adb.sql);
 	g_clear_pointer(&db->cache, g_hash_table_destroy);
 	g_free(db->intl);
 	g_free(db);
@@ -286,7 +181,7 @@ static gboolean route_step_done(CtiRouteDb *db, sqlite3_stmt *stmt, GError **err
 
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB", error);
+		admindb_sql_error(&db->adb, rc, "routes DB", error);
 		return FALSE;
 	}
 	return TRUE;
@@ -295,19 +190,12 @@ static gboolean route_step_done(CtiRouteDb *db, sqlite3_stmt *stmt, GError **err
 /* route_check_version - drop the cache when another connection committed */
 static gboolean route_check_version(CtiRouteDb *db, GError **error)
 {
-	int rc = sqlite3_step(db->data_version);
-	gint64 version;
+	gboolean changed;
 
-	if (rc != SQLITE_ROW) {
-		route_sql_error(db->sql, rc, "routes DB data_version", error);
-		sqlite3_reset(db->data_version);
+	if (!admindb_data_version(&db->adb, db->data_version, &db->seen_version, &changed, error))
 		return FALSE;
-	}
-	version = sqlite3_column_int64(db->data_version, 0);
-	sqlite3_reset(db->data_version);
-	if (version != db->seen_version)
+	if (changed)
 		route_cache_drop(db);
-	db->seen_version = version;
 	return TRUE;
 }
 
@@ -338,7 +226,7 @@ static gboolean route_run_lookup(CtiRouteDb *db, sqlite3_stmt *stmt, CtiRouteRes
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE) {
-		route_sql_error(db->sql, rc, "routes DB lookup", error);
+		admindb_sql_error(&db->adb, rc, "routes DB lookup", error);
 		return FALSE;
 	}
 	result->winner = result->matches->len ? result->matches->pdata[0] : NULL;
@@ -393,7 +281,7 @@ static CtiRouteResult *route_lookup_number(CtiRouteDb *db, const char *key, gboo
 		}
 		sqlite3_reset(db->by_prefix);
 		if (rc != SQLITE_DONE) {
-			route_sql_error(db->sql, rc, "routes DB lookup", error);
+			admindb_sql_error(&db->adb, rc, "routes DB lookup", error);
 			return NULL;
 		}
 	}

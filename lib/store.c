@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -39,6 +40,19 @@ struct CtiStore {
 };
 
 G_DEFINE_QUARK(mailcti - store - error, store_error)
+
+/* store_perm_error - see store.h */
+gboolean store_perm_error(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, CTI_STORE_ERROR, CTI_STORE_ERROR_PERM, text);
+	return FALSE;
+}
 
 static const char *const state_names[] = {
     [CTI_JOB_QUEUED] = "queued",   [CTI_JOB_WAITING_USER] = "waiting-user",

@@ -70,6 +70,8 @@ typedef enum {
 	CTI_STORE_ERROR_NOT_FOUND,
 } CtiStoreError;
 GQuark store_error_quark(void);
+/* store_perm_error - set a CTI_STORE_ERROR_PERM error from FMT; returns FALSE */
+gboolean store_perm_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 typedef struct CtiStore CtiStore;
 

@@ -1,59 +1,12 @@
 #!/bin/sh
 # ctictl-route.sh - ctictl's route and gateway subcommands, end to end on a
 # private config and routes DB in a temporary directory (no root, no services).
-# Runs the built ctictl: $CTICTL, or ../cli/ctictl from the t/ build dir.
+# Runs the built ctictl: $CTICTL, or ../cli/ctictl from the t/ build dir
+# (see lib.sh, beside this script).
 set -u
 
-CTICTL=${CTICTL:-../cli/ctictl}
-if [ ! -x "$CTICTL" ]; then
-	echo "ctictl-route: $CTICTL not built" >&2
-	exit 99
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctictl-route.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-conf="$tmp/mailcti.conf"
+. "$(dirname "$0")/lib.sh"
 printf '[routing]\ndb = %s\n' "$tmp/routes.db" >"$conf"
-
-failures=0
-n=0
-fail() {
-	echo "not ok $n - $*"
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok $n - $*"
-}
-# run EXPECTED-STATUS DESCRIPTION ctictl-args...: output in $tmp/out, errors in $tmp/err
-run() {
-	want=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	"$CTICTL" -c "$conf" "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$desc: exit $got, expected $want: $(cat "$tmp/err")"
-		return 1
-	fi
-	ok "$desc"
-}
-# expect FILE PATTERN DESCRIPTION: FILE (out or err) has a line matching the grep -E PATTERN
-expect() {
-	n=$((n + 1))
-	if grep -Eq -- "$2" "$tmp/$1"; then
-		ok "$3"
-	else
-		fail "$3: no /$2/ in $1:"
-		sed 's/^/#   /' "$tmp/$1"
-	fi
-}
-reject() {
-	n=$((n + 1))
-	if grep -Eq -- "$2" "$tmp/$1"; then
-		fail "$3: /$2/ found in $1"
-	else
-		ok "$3"
-	fi
-}
 
 # usage and missing DB
 run 2 "no command" || true
@@ -212,5 +165,4 @@ n=$((n + 1))
 "$CTICTL" -c "$tmp/bad.conf" route list >/dev/null 2>&1
 if [ $? -eq 2 ]; then ok "bad config exits 2"; else fail "bad config did not exit 2"; fi
 
-echo "1..$n"
-[ "$failures" -eq 0 ]
+finish
