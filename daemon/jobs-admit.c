@@ -49,6 +49,7 @@ static CtiJob *job_from_frame(CtidJobs *jobs, const CtiIpcFrame *frame, const Ct
 	job->queue_id = opt(frame, "Queue-Id");
 	job->message_id = opt(frame, "Message-Id");
 	job->mailbox = opt(frame, "Mailbox");
+	job->rate_key = jobs_rate_key(frame);
 	if (job->mailbox == NULL && req->trigger == CTI_TRIGGER_USER)
 		job->mailbox = g_strdup(req->mailbox ? req->mailbox : job->recipient);
 	job->created = now;
@@ -124,8 +125,7 @@ void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n)
 			continue;
 		lj = jobs_adopt(jobs, g_steal_pointer(&items[i].job));
 		if (lj == NULL)
-			continue; /* durable, but its request is broken: logged, it stays in the
-			             store */
+			continue; /* durable, but its request is broken: logged, it stays in the store */
 		jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
 		         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
 		         request_action_name(lj->req->action), lj->req->source,
@@ -214,10 +214,15 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 	return TRUE;
 }
 
-/* jobs_status - add Jobs-<state> counts to REPLY */
+/* jobs_status - add Jobs-<state> counts to REPLY, and with notify_confirm the
+ * notifications sent but not confirmed by cti-milter (Notify-Unconfirmed, and
+ * Notify-Unconfirmed-Age: seconds since the oldest of them finished) */
 void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply)
 {
 	int counts[CTI_JOB_EXPIRED + 1] = {0};
+	int stored[CTI_JOB_EXPIRED + 1] = {0};
+	int unconfirmed = 0;
+	gint64 oldest = 0;
 	GHashTableIter it;
 	LiveJob *lj;
 
@@ -225,15 +230,18 @@ void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply)
 	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj))
 		if (!job_state_is_terminal(lj->job->state))
 			counts[lj->job->state]++;
+	if (!store_count_states(jobs->store, stored, NULL))
+		memset(stored, 0, sizeof stored);
 	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_EXPIRED; s++) {
 		g_autofree char *name = g_strdup_printf("Jobs-%s", job_state_name(s));
 
-		if (job_state_is_terminal(s)) {
-			g_autoptr(GPtrArray) done =
-			    store_list(jobs->store, s, NULL, 0, G_MAXINT, NULL);
-
-			counts[s] = done ? (int)done->len : 0;
-		}
-		ipc_frame_addf(reply, name, "%d", counts[s]);
+		ipc_frame_addf(reply, name, "%d", job_state_is_terminal(s) ? stored[s] : counts[s]);
 	}
+	if (!jobs_confirm_notifications(jobs) ||
+	    !store_unconfirmed(jobs->store, &unconfirmed, &oldest, NULL))
+		return;
+	ipc_frame_addf(reply, "Notify-Unconfirmed", "%d", unconfirmed);
+	if (unconfirmed > 0)
+		ipc_frame_addf(reply, "Notify-Unconfirmed-Age", "%" G_GINT64_FORMAT,
+		               MAX(0, jobs_now() - oldest));
 }

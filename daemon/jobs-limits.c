@@ -1,16 +1,18 @@
 /* jobs-limits - ctid's side of the rate limits and the notification budget.
  *
  * ctid owns the jobs, so it owns the counters: a CtiRateLog of accepted
- * submissions per sender key and globally (the last hour, in memory: a
- * restart forgets them, which errs towards accepting), and the unfinished
+ * submissions per sender key and globally (the last hour, in memory; each
+ * job stores its key, and at start-up the log is filled again from the jobs
+ * of the last hour, so a restart does not reset the limits), and the unfinished
  * jobs (queued, running, between retries; not those waiting for their
  * reader) counted from the live table.  The decision itself is ratelimit.c.
  * A sender's key is the milter's Identity field, else the AUTH login, else
- * the envelope sender, lower-cased; live jobs (which keep no identity) are
- * counted under their AUTH login or envelope sender.
+ * the envelope sender, lower-cased; a job keeps it (jobs-004), a job stored
+ * before that is counted under its AUTH login or envelope sender.
  * Notifications are never sent to the null sender nor in answer to mail
  * that carried Auto-Submitted other than "no", and at most
- * [limits] per_sender_notifications_per_hour go to one address.
+ * [limits] per_sender_notifications_per_hour go to one address (counted
+ * again from the store's sent notifications after a restart, too).
  */
 #include <string.h>
 
@@ -18,8 +20,8 @@
 #include "log.h"
 #include "ratelimit.h"
 
-/* limits_key - the rate key of a SUBMIT frame (transfer full) */
-static char *limits_key(const CtiIpcFrame *frame)
+/* jobs_rate_key - see jobs-private.h */
+char *jobs_rate_key(const CtiIpcFrame *frame)
 {
 	static const char *const fields[] = {"Identity", "Auth-Authen", "Sender"};
 
@@ -31,12 +33,18 @@ static char *limits_key(const CtiIpcFrame *frame)
 	return g_strdup("<>");
 }
 
+/* limits_login_key - the key of a job by its AUTH login, else its envelope sender (transfer full) */
+static char *limits_login_key(const char *auth_authen, const char *sender)
+{
+	const char *v = auth_authen && *auth_authen ? auth_authen : sender;
+
+	return g_ascii_strdown(v && *v ? v : "<>", -1);
+}
+
 /* limits_job_key - the key a live job is counted under (transfer full) */
 static char *limits_job_key(const CtiJob *job)
 {
-	const char *v = job->auth_authen && *job->auth_authen ? job->auth_authen : job->sender;
-
-	return g_ascii_strdown(v && *v ? v : "<>", -1);
+	return job->rate_key ? g_strdup(job->rate_key) : limits_login_key(job->auth_authen, job->sender);
 }
 
 /* limits_active - unfinished jobs: of KEY, and in all */
@@ -63,7 +71,7 @@ static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts
 /* jobs_rate_admit - see jobs-private.h */
 gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error)
 {
-	g_autofree char *key = limits_key(frame);
+	g_autofree char *key = jobs_rate_key(frame);
 	CtiRateCounts counts = {0};
 	CtiRateVerdict verdict;
 	CtiLimits limits;
@@ -85,11 +93,56 @@ gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **erro
 /* jobs_rate_count - see jobs-private.h */
 void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame)
 {
-	g_autofree char *key = limits_key(frame);
+	g_autofree char *key = jobs_rate_key(frame);
 	gint64 now = jobs_now();
 
 	ratelimit_log_add(jobs->rates, key, now);
 	ratelimit_log_add(jobs->rates, CTI_RATE_GLOBAL, now);
+}
+
+static void limits_resume_one(const char *rate_key, const char *auth_authen, const char *sender,
+                              gint64 created, gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autofree char *key =
+	    rate_key ? g_strdup(rate_key) : limits_login_key(auth_authen, sender);
+
+	ratelimit_log_add(jobs->rates, key, created);
+	ratelimit_log_add(jobs->rates, CTI_RATE_GLOBAL, created);
+}
+
+/* limits_notice_key - the budget key of a notification: Notify-To, else the sender (transfer full) */
+static char *limits_notice_key(const char *notify_to, const char *sender)
+{
+	const char *to = notify_to ? notify_to : sender;
+
+	return g_ascii_strdown(to ? to : "", -1);
+}
+
+static void limits_resume_notice(const char *request, const char *sender, gint64 finished,
+                                 gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autoptr(CtiRequest) req = request ? request_parse(request, strlen(request), NULL) : NULL;
+	g_autofree char *key = limits_notice_key(req ? req->notify_to : NULL, sender);
+
+	ratelimit_log_add(jobs->notices, key, finished);
+}
+
+/* jobs_rate_resume - see jobs-private.h */
+gboolean jobs_rate_resume(CtidJobs *jobs, GError **error)
+{
+	gint64 now = jobs_now();
+	gint64 since = now - 3600 + 1;
+
+	if (!store_recent_keys(jobs->store, since, limits_resume_one, jobs, error) ||
+	    !store_recent_notices(jobs->store, since, limits_resume_notice, jobs, error))
+		return FALSE;
+	ratelimit_log_prune(jobs->rates, now);
+	ratelimit_log_prune(jobs->notices, now);
+	log_info("rate limits: %u request(s) of the last hour counted again from the store",
+	         ratelimit_log_count(jobs->rates, CTI_RATE_GLOBAL, now, 3600));
+	return TRUE;
 }
 
 /* limits_auto_submitted - HEADERS (a raw header block) has Auto-Submitted other than "no" */
@@ -126,7 +179,7 @@ const char *jobs_notify_suppressed(LiveJob *lj, const char *headers)
 	if (headers != NULL && limits_auto_submitted(headers))
 		return "the request mail was automatically submitted";
 	ratelimit_limits_from_config(lj->jobs->config, &limits);
-	key = g_ascii_strdown(to, -1);
+	key = limits_notice_key(lj->req->notify_to, lj->job->sender);
 	if (!ratelimit_notify_allowed(
 	        &limits, ratelimit_log_count(lj->jobs->notices, key, jobs_now(), 3600)))
 		return "the notification budget of the address is spent for this hour";
@@ -136,8 +189,7 @@ const char *jobs_notify_suppressed(LiveJob *lj, const char *headers)
 /* jobs_notify_count - see jobs-private.h */
 void jobs_notify_count(LiveJob *lj)
 {
-	const char *to = lj->req->notify_to ? lj->req->notify_to : lj->job->sender;
-	g_autofree char *key = g_ascii_strdown(to ? to : "", -1);
+	g_autofree char *key = limits_notice_key(lj->req->notify_to, lj->job->sender);
 	gint64 now = jobs_now();
 
 	ratelimit_log_prune(lj->jobs->notices, now);

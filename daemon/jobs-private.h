@@ -71,8 +71,13 @@ struct CtidJobs {
 	JobsObserver observer; /* admin.c: WATCH streams and direct-channel waiters */
 	CtiRateLog *rates;     /* jobs-limits.c: accepted submissions per sender key, last hour */
 	CtiRateLog *notices;   /* jobs-limits.c: notifications per address, last hour */
+	guint unconfirmed_id;  /* jobs.c: the periodic check for unconfirmed notifications */
 	gpointer observer_data;
 };
+
+/* jobs.c */
+/* jobs_confirm_notifications - TRUE when a notification counts once cti-milter confirmed it */
+gboolean jobs_confirm_notifications(const CtidJobs *jobs);
 
 /* CallReq - what a PBX request of an attempt carries, so that a late reply is
  * recognised as stale (owned by the link until its destroy notify) */
@@ -164,6 +169,10 @@ void jobs_scenario_free(LiveJob *lj);
 gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error);
 /* jobs_rate_count - FRAME's submission was accepted: count it */
 void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame);
+/* jobs_rate_key - the sender key FRAME's submission is counted under (transfer full) */
+char *jobs_rate_key(const CtiIpcFrame *frame);
+/* jobs_rate_resume - count again the submissions of the last hour the store holds */
+gboolean jobs_rate_resume(CtidJobs *jobs, GError **error);
 /* jobs_notify_suppressed - why LJ's notification must not go out (HEADERS: the request
  * mail's header block, may be NULL), or NULL to send it */
 const char *jobs_notify_suppressed(LiveJob *lj, const char *headers);

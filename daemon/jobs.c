@@ -32,6 +32,8 @@
 
 #define NOTIFY_RETRY_S 60
 #define NOTIFY_RESEND_S 2 /* after a restart: an unconfirmed notification is sent again */
+#define UNCONFIRMED_CHECK_S 300 /* how often to look for notifications nobody confirmed */
+#define UNCONFIRMED_WARN_S 600  /* unconfirmed this long: cti-milter is not on Postfix's local path */
 
 static void notify_and_forget(LiveJob *lj);
 
@@ -80,6 +82,7 @@ void jobs_free(CtidJobs *jobs)
 {
 	if (jobs == NULL)
 		return;
+	g_clear_handle_id(&jobs->unconfirmed_id, g_source_remove);
 	g_hash_table_destroy(jobs->live);
 	forwards_free(jobs->forwards);
 	ratelimit_log_free(jobs->rates);
@@ -185,9 +188,15 @@ static char *request_headers(LiveJob *lj)
 	return g_steal_pointer(&data);
 }
 
+/* jobs_confirm_notifications - TRUE when a notification counts once cti-milter confirmed it */
+gboolean jobs_confirm_notifications(const CtidJobs *jobs)
+{
+	return g_strcmp0(jobs->config->notify_confirm, "no") != 0;
+}
+
 static gboolean notify_confirmed_by_milter(const LiveJob *lj)
 {
-	return g_strcmp0(lj->jobs->config->notify_confirm, "no") != 0;
+	return jobs_confirm_notifications(lj->jobs);
 }
 
 /* 128 random bits in hex (transfer full), or NULL + ERROR */
@@ -612,6 +621,26 @@ static void resume_unnotified(CtidJobs *jobs)
 	}
 }
 
+/* a copy goes through Postfix in seconds; one unconfirmed for minutes means that
+ * cti-milter does not see Postfix's locally submitted mail (non_smtpd_milters):
+ * then every restart sends those notifications again, and their spool files stay */
+static gboolean unconfirmed_check_cb(gpointer data)
+{
+	CtidJobs *jobs = data;
+	g_autoptr(GError) error = NULL;
+	int count = 0;
+	gint64 oldest = 0;
+
+	if (!store_unconfirmed(jobs->store, &count, &oldest, &error))
+		log_warning("cannot count unconfirmed notifications: %s", error->message);
+	else if (count > 0 && jobs_now() - oldest >= UNCONFIRMED_WARN_S)
+		log_warning("%d notification(s) sent but not confirmed by cti-milter, the oldest for %"
+		            G_GINT64_FORMAT " s: is cti-milter in Postfix's non_smtpd_milters? "
+		            "If it cannot be, set [ctid] notify_confirm = no (ctid(8))",
+		            count, jobs_now() - oldest);
+	return G_SOURCE_CONTINUE;
+}
+
 /* jobs_resume - load every live job from the store and schedule it */
 gboolean jobs_resume(CtidJobs *jobs, GError **error)
 {
@@ -638,6 +667,11 @@ gboolean jobs_resume(CtidJobs *jobs, GError **error)
 	log_info("resumed %u live job(s), %u interrupted by a restart",
 	         g_hash_table_size(jobs->live), running->len);
 	resume_unnotified(jobs);
+	if (!jobs_rate_resume(jobs, error))
+		return FALSE;
+	if (jobs_confirm_notifications(jobs) && jobs->unconfirmed_id == 0)
+		jobs->unconfirmed_id =
+		    g_timeout_add_seconds(UNCONFIRMED_CHECK_S, unconfirmed_check_cb, jobs);
 	for (guint i = 0; i < running->len; i++) {
 		LiveJob *lj = g_hash_table_lookup(jobs->live, g_ptr_array_index(running, i));
 

@@ -52,7 +52,7 @@ typedef enum {
  * says why for BAD and TEMP */
 JobsNotified jobs_notified(CtidJobs *jobs, const char *job_id, const char *token,
                            const char *copy, GError **error);
-/* jobs_status - add Jobs-<state> counts to REPLY */
+/* jobs_status - add Jobs-<state> counts (and Notify-Unconfirmed) to REPLY */
 void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply);
 /* jobs_stop - drop all timers before shutdown; jobs stay in the store as they are */
 void jobs_stop(CtidJobs *jobs);

@@ -71,6 +71,15 @@ static const CtiStoreMigration store_migrations[] = {
      "-- Applied once; PRAGMA user_version = 3 after.\n"
      "ALTER TABLE jobs ADD COLUMN notify_token TEXT;\n"
      "ALTER TABLE jobs ADD COLUMN notify_copy TEXT;\n"},
+    {4, "jobs-004.sql",
+     "-- jobs-004: the rate key of each accepted request (daemon/jobs-limits.c): the\n"
+     "-- sender key its rate limits counted it under (the milter's Identity, else the\n"
+     "-- AUTH login, else the envelope sender, lower-cased).  At start-up ctid counts\n"
+     "-- the requests of the last hour again from here, so a restart does not reset\n"
+     "-- the rate limits.  NULL for a job stored before this version (ctid then counts\n"
+     "-- it under its AUTH login or envelope sender).\n"
+     "-- Applied once; PRAGMA user_version = 4 after.\n"
+     "ALTER TABLE jobs ADD COLUMN rate_key TEXT;\n"},
 };
 
 /* store_schema_migrations - the embedded migrations in version order; *N_OUT their count */

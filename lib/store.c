@@ -19,7 +19,7 @@
  * SQLITE_FULL, ...) is CTI_STORE_ERROR_TEMP; bad data, a duplicate id and a
  * wrong schema are CTI_STORE_ERROR_PERM.  All SQL uses bound parameters.
  */
-#include "store.h"
+#include "store-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,12 +32,6 @@
 #include <unistd.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-
-struct CtiStore {
-	sqlite3 *db;
-	char *db_path;
-	char *spool_dir;
-};
 
 G_DEFINE_QUARK(mailcti - store - error, store_error)
 
@@ -116,6 +110,7 @@ void job_free(CtiJob *job)
 	g_free(job->reason);
 	g_free(job->notify_token);
 	g_free(job->notify_copy);
+	g_free(job->rate_key);
 	g_free(job);
 }
 
@@ -182,7 +177,8 @@ static CtiStoreError store_sql_code(int rc)
 	}
 }
 
-static gboolean store_sql_fail(CtiStore *store, int rc, const char *what, GError **error)
+/* store_sql_fail - see store-private.h */
+gboolean store_sql_fail(CtiStore *store, int rc, const char *what, GError **error)
 {
 	g_set_error(error, CTI_STORE_ERROR, store_sql_code(rc), "%s: %s (%s)", what,
 	            sqlite3_errmsg(store->db), sqlite3_errstr(rc));
@@ -208,7 +204,8 @@ static gboolean store_exec(CtiStore *store, const char *sql, GError **error)
 	return TRUE;
 }
 
-static sqlite3_stmt *store_prepare(CtiStore *store, const char *sql, GError **error)
+/* store_prepare - see store-private.h */
+sqlite3_stmt *store_prepare(CtiStore *store, const char *sql, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
@@ -220,7 +217,8 @@ static sqlite3_stmt *store_prepare(CtiStore *store, const char *sql, GError **er
 	return st;
 }
 
-static void store_bind_text(sqlite3_stmt *st, int i, const char *s)
+/* store_bind_text - see store-private.h */
+void store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -228,8 +226,8 @@ static void store_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* store_step_done - run a statement that returns no rows, then finalize it */
-static gboolean store_step_done(CtiStore *store, sqlite3_stmt *st, const char *what, GError **error)
+/* store_step_done - see store-private.h */
+gboolean store_step_done(CtiStore *store, sqlite3_stmt *st, const char *what, GError **error)
 {
 	int rc = sqlite3_step(st);
 
@@ -436,7 +434,8 @@ static gboolean store_spool_file(CtiStore *store, const char *final, const char 
 #define JOB_COLUMNS                                                                                \
 	"id, state, request, sender, recipient, auth_authen, client_addr, queue_id, message_id, "  \
 	"mailbox, created, "                                                                       \
-	"due_at, deadline, attempts, reason, finished, notified, notify_token, notify_copy"
+	"due_at, deadline, attempts, reason, finished, notified, notify_token, notify_copy, "      \
+	"rate_key"
 
 /* store_insert_row - bind JOB to the prepared INSERT ST, run it and reset ST */
 static gboolean store_insert_row(CtiStore *store, sqlite3_stmt *st, const CtiJob *job,
@@ -463,6 +462,7 @@ static gboolean store_insert_row(CtiStore *store, sqlite3_stmt *st, const CtiJob
 	sqlite3_bind_int(st, 17, job->notified ? 1 : 0);
 	store_bind_text(st, 18, job->notify_token);
 	store_bind_text(st, 19, job->notify_copy);
+	store_bind_text(st, 20, job->rate_key);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -480,7 +480,7 @@ static gboolean store_insert_batch(CtiStore *store, CtiStoreSubmit *items, gsize
 	if (!store_exec(store, "BEGIN IMMEDIATE", error))
 		return FALSE;
 	st = store_prepare(
-	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    store, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	    error);
 	if (!st) {
 		store_rollback(store);
@@ -584,7 +584,8 @@ gboolean store_submit(CtiStore *store, CtiJob *job, const void *message, gsize l
 	return FALSE;
 }
 
-static char *store_col_text(sqlite3_stmt *st, int i)
+/* store_col_text - see store-private.h */
+char *store_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -616,6 +617,7 @@ static CtiJob *store_row_job(sqlite3_stmt *st)
 	job->notified = sqlite3_column_int(st, 16) != 0;
 	job->notify_token = store_col_text(st, 17);
 	job->notify_copy = store_col_text(st, 18);
+	job->rate_key = store_col_text(st, 19);
 	return job;
 }
 
@@ -849,83 +851,4 @@ gboolean store_remove_message(CtiStore *store, const char *job_id, GError **erro
 	if (unlink(path) < 0 && errno != ENOENT)
 		return store_errno_fail(errno, "remove", path, error);
 	return TRUE;
-}
-
-/* ---- forwardings (jobs-002) ---- */
-
-/* forward_free - free a forwarding; NULL is a no-op */
-void forward_free(CtiForward *fwd)
-{
-	if (fwd == NULL)
-		return;
-	g_free(fwd->device);
-	g_free(fwd->forward_to);
-	g_free(fwd->job_id);
-	g_free(fwd);
-}
-
-/* store_forward_set - insert or replace the forwarding of DEVICE */
-gboolean store_forward_set(CtiStore *store, const char *device, const char *forward_to,
-                           const char *job_id, GError **error)
-{
-	sqlite3_stmt *st = store_prepare(store,
-	                                 "INSERT OR REPLACE INTO forwardings (device, forward_to, "
-	                                 "job_id, created) VALUES (?, ?, ?, ?)",
-	                                 error);
-
-	if (!st)
-		return FALSE;
-	store_bind_text(st, 1, device);
-	store_bind_text(st, 2, forward_to);
-	store_bind_text(st, 3, job_id);
-	sqlite3_bind_int64(st, 4, g_get_real_time() / G_USEC_PER_SEC);
-	return store_step_done(store, st, "set forwarding", error);
-}
-
-/* store_forward_clear - delete DEVICE's forwarding */
-gboolean store_forward_clear(CtiStore *store, const char *device, GError **error)
-{
-	sqlite3_stmt *st = store_prepare(store, "DELETE FROM forwardings WHERE device = ?", error);
-
-	if (!st)
-		return FALSE;
-	store_bind_text(st, 1, device);
-	if (!store_step_done(store, st, "clear forwarding", error))
-		return FALSE;
-	if (sqlite3_changes(store->db) == 0) {
-		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND,
-		            "no forwarding for %s", device);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* store_forwards - every forwarding, by device */
-GPtrArray *store_forwards(CtiStore *store, GError **error)
-{
-	sqlite3_stmt *st = store_prepare(
-	    store, "SELECT device, forward_to, job_id, created FROM forwardings ORDER BY device",
-	    error);
-	GPtrArray *list;
-	int rc;
-
-	if (!st)
-		return NULL;
-	list = g_ptr_array_new_with_free_func((GDestroyNotify)forward_free);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		CtiForward *f = g_new0(CtiForward, 1);
-
-		f->device = store_col_text(st, 0);
-		f->forward_to = store_col_text(st, 1);
-		f->job_id = store_col_text(st, 2);
-		f->created = sqlite3_column_int64(st, 3);
-		g_ptr_array_add(list, f);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		store_sql_fail(store, rc, "list forwardings", error);
-		g_ptr_array_unref(list);
-		return NULL;
-	}
-	return list;
 }

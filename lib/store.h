@@ -52,6 +52,7 @@ typedef struct {
 	gboolean notified;         /* the notification reached Postfix (confirmed: see notify_token) */
 	char *notify_token;        /* token of the notification handed to sendmail, NULL before */
 	char *notify_copy;         /* the copy of it cti-milter confirmed, NULL before */
+	char *rate_key;            /* the sender key rate limits counted it under, or NULL */
 } CtiJob;
 
 typedef struct {
@@ -107,6 +108,23 @@ gboolean store_update(CtiStore *store, const CtiJob *job, GError **error);
 GPtrArray *store_list_live(CtiStore *store, GError **error);
 /* store_list - jobs filtered by STATE (-1 = any), SENDER (NULL = any) and MIN_CREATED (0 = any), newest first, at most LIMIT */
 GPtrArray *store_list(CtiStore *store, int state, const char *sender, gint64 min_created, int limit, GError **error);
+/* store_recent_keys - for every job created at or after SINCE, oldest first: FN(rate key
+ * (NULL for a job stored before jobs-004), AUTH login, envelope sender, created, DATA) */
+gboolean store_recent_keys(CtiStore *store, gint64 since,
+                           void (*fn)(const char *rate_key, const char *auth_authen,
+                                      const char *sender, gint64 created, gpointer data),
+                           gpointer data, GError **error);
+/* store_recent_notices - for every job whose notification was sent and that finished at or
+ * after SINCE, oldest first: FN(canonical request text, envelope sender, finished, DATA) */
+gboolean store_recent_notices(CtiStore *store, gint64 since,
+                              void (*fn)(const char *request, const char *sender, gint64 finished,
+                                         gpointer data),
+                              gpointer data, GError **error);
+/* store_count_states - COUNTS[state] = how many jobs are in each state (COUNTS has CTI_JOB_EXPIRED + 1 slots) */
+gboolean store_count_states(CtiStore *store, int *counts, GError **error);
+/* store_unconfirmed - terminal jobs whose notification was sent but never confirmed by
+ * cti-milter (notify_confirm): their number, and the finish time of the oldest (0 if none) */
+gboolean store_unconfirmed(CtiStore *store, int *count, gint64 *oldest_finished, GError **error);
 /* store_attempt_begin - record attempt NUMBER of JOB as started now */
 gboolean store_attempt_begin(CtiStore *store, const char *job_id, int number, const char *call_id, GError **error);
 /* store_attempt_end - record how attempt NUMBER ended */

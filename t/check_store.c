@@ -198,6 +198,92 @@ START_TEST(test_update_and_lists)
 }
 END_TEST
 
+static void collect_key(const char *rate_key, const char *auth_authen, const char *sender,
+                        gint64 created, gpointer data)
+{
+	g_string_append_printf(data, "%s/%s/%s/%" G_GINT64_FORMAT ";", rate_key ? rate_key : "-",
+	                       auth_authen ? auth_authen : "-", sender, created);
+}
+
+START_TEST(test_rate_keys)
+{
+	CtiStore *s = open_store();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) seen = g_string_new(NULL);
+	CtiJob *jobs[3];
+
+	for (int i = 0; i < 3; i++) {
+		jobs[i] = new_job("alice@example.org", 300 - 100 * i);
+		jobs[i]->rate_key = i == 2 ? NULL : g_strdup_printf("key%d", i);
+		jobs[i]->auth_authen = i == 1 ? g_strdup("alice") : NULL;
+		ck_assert(store_submit(s, jobs[i], msg, sizeof(msg) - 1, &error));
+	}
+	{
+		g_autoptr(CtiJob) got = store_get(s, jobs[0]->id, &error);
+
+		ck_assert_str_eq(got->rate_key, "key0");
+	}
+	/* created 300, 200, 100: since 150 gives the two newest, oldest first */
+	ck_assert(store_recent_keys(s, 150, collect_key, seen, &error));
+	ck_assert_str_eq(seen->str, "key1/alice/alice@example.org/200;key0/-/alice@example.org/300;");
+	g_string_truncate(seen, 0);
+	ck_assert(store_recent_keys(s, 0, collect_key, seen, &error));
+	ck_assert(g_str_has_prefix(seen->str, "-/-/alice@example.org/100;"));
+	for (int i = 0; i < 3; i++)
+		job_free(jobs[i]);
+	store_close(s);
+}
+END_TEST
+
+static void collect_notice(const char *request, const char *sender, gint64 finished, gpointer data)
+{
+	ck_assert(g_str_has_prefix(request, "Action: connect"));
+	g_string_append_printf(data, "%s/%" G_GINT64_FORMAT ";", sender, finished);
+}
+
+START_TEST(test_counts_and_unconfirmed)
+{
+	CtiStore *s = open_store();
+	g_autoptr(GError) error = NULL;
+	int counts[CTI_JOB_EXPIRED + 1];
+	CtiJob *jobs[4];
+	int unconfirmed = -1;
+	gint64 oldest = -1;
+	g_autoptr(GString) seen = g_string_new(NULL);
+
+	ck_assert(store_unconfirmed(s, &unconfirmed, &oldest, &error));
+	ck_assert_int_eq(unconfirmed, 0);
+	ck_assert_int_eq(oldest, 0);
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = new_job("alice@example.org", 100 + i);
+		ck_assert(store_submit(s, jobs[i], msg, sizeof(msg) - 1, &error));
+	}
+	/* 1: failed, sent, not confirmed; 2: success, sent, not confirmed (finished earlier);
+	 * 3: success, confirmed; 0 stays queued */
+	for (int i = 1; i < 4; i++) {
+		jobs[i]->state = i == 1 ? CTI_JOB_FAILED : CTI_JOB_SUCCESS;
+		jobs[i]->finished = 400 - 100 * i;
+		jobs[i]->notify_token = g_strdup("00112233445566778899aabbccddeeff");
+		jobs[i]->notified = i == 3;
+		ck_assert(store_update(s, jobs[i], &error));
+	}
+	ck_assert(store_count_states(s, counts, &error));
+	ck_assert_int_eq(counts[CTI_JOB_QUEUED], 1);
+	ck_assert_int_eq(counts[CTI_JOB_FAILED], 1);
+	ck_assert_int_eq(counts[CTI_JOB_SUCCESS], 2);
+	ck_assert_int_eq(counts[CTI_JOB_RUNNING], 0);
+	ck_assert(store_unconfirmed(s, &unconfirmed, &oldest, &error));
+	ck_assert_int_eq(unconfirmed, 2);
+	ck_assert_int_eq(oldest, 200);
+	/* sent (token or notified), finished at or after 150, oldest first: jobs 2 and 1 */
+	ck_assert(store_recent_notices(s, 150, collect_notice, seen, &error));
+	ck_assert_str_eq(seen->str, "alice@example.org/200;alice@example.org/300;");
+	for (int i = 0; i < 4; i++)
+		job_free(jobs[i]);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_attempts)
 {
 	CtiStore *s = open_store();
@@ -630,6 +716,8 @@ int main(void)
 	tcase_add_test(tc, test_submit_get);
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_update_and_lists);
+	tcase_add_test(tc, test_counts_and_unconfirmed);
+	tcase_add_test(tc, test_rate_keys);
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_duplicate);

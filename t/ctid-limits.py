@@ -7,7 +7,8 @@ requests over ctid's ipc socket and checks: the request over a limit is
 answered TEMPFAIL (or REJECT with over_limit=reject) with Enhanced-Status
 4.7.1 (5.7.1) and a Reason naming the limit, and never reaches the PBX; the
 Identity field keys the counters; notifications to the null sender and past
-the per-address budget are not sent.  Every process started here is stopped.
+the per-address budget are not sent; both kinds of counter survive a restart
+of ctid.  Every process started here is stopped.
 
 Usage: ctid-limits.py [BUILD_DIR]   (default: $BUILD_DIR, else ..)
 Exit 77 (skip) when ctid or pbx-sim has not been built.
@@ -135,11 +136,41 @@ def reject_scenario(tmp):
         st.stop_all()
 
 
+def restart_scenario(tmp):
+    """the counters survive a restart: ctid counts the last hour again from its store"""
+    st = e2e.Stack(tmp, "ecma354")
+    configure(st, {"per_sender_per_hour": 2, "per_sender_notifications_per_hour": 1,
+                   "over_limit": "tempfail"})
+    try:
+        start(st)
+        r1 = submit(st, "2001")
+        check(r1["verb"] == "OK", "the first request of the hour is accepted (%s)" % r1["verb"])
+        check(st.wait_mail(r1["Job-Id"]) is not None, "the first notification to alice is sent")
+        check(st.stop(st.ctid) == 0, "ctid exits 0 (no sanitizer report)")
+        st.start_ctid()
+        check(wait_for(lambda: "counted again from the store" in ctid_log(st)), "ctid counted the hour again")
+        check(st.wait_link(timeout=20), "link up after the restart")
+        r2 = submit(st, "2002")
+        check(r2["verb"] == "OK", "the second request of the hour is accepted (%s)" % r2["verb"])
+        r3 = submit(st, "2003")
+        check(r3["verb"] == "TEMPFAIL" and "2 requests per hour per sender" in r3.get("Reason", ""),
+              "after the restart the third of the hour is over the limit: %s %s" % (r3["verb"], r3.get("Reason")))
+        check(wait_for(lambda: "notification budget" in ctid_log(st)),
+              "after the restart the second notification to alice is over the budget")
+        n = sum(1 for name in os.listdir(st.outbox) if name.endswith(".eml") and
+                "To: alice@example.test" in open(os.path.join(st.outbox, name)).read())
+        check(n == 1, "exactly one notification mail to alice across the restart (%d)" % n)
+        check(dialled(st, "2003") == 0, "no MakeCall for the request over the limit")
+        check(st.stop(st.ctid) == 0, "ctid exits 0 (no sanitizer report)")
+    finally:
+        st.stop_all()
+
+
 def main():
     if not os.access(e2e.PBXSIM, os.X_OK) or not os.access(e2e.CTID, os.X_OK):
         print("skip: %s or %s not built" % (e2e.CTID, e2e.PBXSIM))
         return 77
-    for scenario in (tempfail_scenario, reject_scenario):
+    for scenario in (tempfail_scenario, reject_scenario, restart_scenario):
         with tempfile.TemporaryDirectory(prefix="ctid-limits-") as tmp:
             scenario(tmp)
             if e2e.FAILURES:

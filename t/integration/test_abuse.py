@@ -9,6 +9,7 @@ deny 00, +, 0900, 0137 and 118.
 import base64
 import configparser
 import smtplib
+import sqlite3
 import time
 from email.mime.application import MIMEApplication
 from email.mime.message import MIMEMessage
@@ -166,11 +167,27 @@ def _limits_config(ctx, values):
     return old
 
 
-def test_abuse_rate_limit(ctx):
-    """Over per_sender_per_minute: 450 4.7.1 naming the limit, the client keeps the mail; no call.
+def _recent_jobs_of(ctx, login):
+    """Jobs the stack's ctid stored in the last hour under LOGIN's rate key (read-only)."""
+    db = sqlite3.connect("file:%s?mode=ro" % ctx.stack["JOBS_DB"], uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT rate_key FROM jobs WHERE auth_authen = ? AND rate_key IS NOT NULL "
+                         "ORDER BY created DESC LIMIT 1", (login,)).fetchone()
+        if row is None:
+            return 0
+        return db.execute("SELECT count(*) FROM jobs WHERE rate_key = ? AND created > ?",
+                          (row[0], int(time.time()) - 3600)).fetchone()[0]
+    finally:
+        db.close()
 
-    ctid is restarted with per_sender_per_minute=2 (and restored afterwards)."""
-    old = _limits_config(ctx, {"per_sender_per_minute": 2, "over_limit": "tempfail"})
+
+def test_abuse_rate_limit(ctx):
+    """Over per_sender_per_hour: 450 4.7.1 naming the limit, the client keeps the mail; no call; and a
+    restart of ctid does not reset the count.
+
+    ctid is restarted with per_sender_per_hour = bob's requests of the last hour + 2 (restored afterwards)."""
+    limit = _recent_jobs_of(ctx, "bob") + 2
+    old = _limits_config(ctx, {"per_sender_per_hour": limit, "over_limit": "tempfail"})
     try:
         ctx.stack.service("stop", "ctid")
         ctx.stack.service("start", "ctid")
@@ -178,10 +195,15 @@ def test_abuse_rate_limit(ctx):
         for dest in ("2001", "2002"):
             _, data = _request(ctx, "bob", [("Source", "2007"), ("Destination", dest)])
             res = _smtp(ctx.stack, "bob", ctx.stack.address("bob"), data)
-            _check(res.code == 250, "request %d of the minute answered %d %s" % (int(dest[-1]), res.code, res.text))
+            _check(res.code == 250, "request %d of the hour answered %d %s" % (int(dest[-1]), res.code, res.text))
         _, data = _request(ctx, "bob", [("Source", "2008"), ("Destination", "2003")])
         res = _smtp(ctx.stack, "bob", ctx.stack.address("bob"), data)
-        _refused(ctx, res, 450, "4.7.1", ["rate limit", "2 requests per minute"], "2003", t0)
+        _refused(ctx, res, 450, "4.7.1", ["rate limit", "%d requests per hour" % limit], "2003", t0)
+        # the counters come back from the store: a restart is no way around the limit
+        ctx.stack.service("stop", "ctid")
+        ctx.stack.service("start", "ctid")
+        res = _smtp(ctx.stack, "bob", ctx.stack.address("bob"), data)
+        _refused(ctx, res, 450, "4.7.1", ["rate limit", "%d requests per hour" % limit], "2003", t0)
     finally:
         with open(ctx.stack["CONFIG"], "w") as f:
             f.write(old)

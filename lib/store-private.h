@@ -1,0 +1,28 @@
+/* store-private - what the files of the job store share: the handle and the
+ * SQL helpers of store.c, used by store-forward.c and store-count.c.
+ */
+#ifndef MAILCTI_STORE_PRIVATE_H
+#define MAILCTI_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct CtiStore {
+	sqlite3 *db;
+	char *db_path;
+	char *spool_dir;
+};
+
+/* store_sql_fail - set ERROR from the SQLite result RC of WHAT (TEMP or PERM); returns FALSE */
+gboolean store_sql_fail(CtiStore *store, int rc, const char *what, GError **error);
+/* store_prepare - a prepared statement for SQL, or NULL + ERROR */
+sqlite3_stmt *store_prepare(CtiStore *store, const char *sql, GError **error);
+/* store_bind_text - bind S (NULL binds NULL) to parameter I of ST */
+void store_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* store_step_done - run a statement that returns no rows, then finalize it */
+gboolean store_step_done(CtiStore *store, sqlite3_stmt *st, const char *what, GError **error);
+/* store_col_text - column I of ST's current row as a new string, NULL for NULL */
+char *store_col_text(sqlite3_stmt *st, int i);
+
+#endif
