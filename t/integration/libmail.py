@@ -120,6 +120,19 @@ def find_mail(maildir, predicate, timeout=30.0):
         time.sleep(0.2)
 
 
+def find_all(maildir, predicate):
+    """The paths of every mail in MAILDIR that satisfies PREDICATE(message, raw bytes), now."""
+    found = []
+    for path in maildir_files(maildir):
+        try:
+            raw = read_file(path)
+        except FileNotFoundError:
+            continue  # moved from new/ to cur/ meanwhile
+        if predicate(parse(raw), raw):
+            found.append(path)
+    return found
+
+
 def in_reply_to(msgid):
     def pred(msg, _raw):
         return (msg.get("In-Reply-To") or "").strip() == msgid

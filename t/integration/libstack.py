@@ -5,12 +5,18 @@ services, and the Postfix queue.  Nothing here fakes a server: every helper
 talks to the real Postfix, Dovecot, pbx-sim and ctid of the stack.
 """
 import os
+import re
 import shlex
+import shutil
 import subprocess
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STACK_SCRIPT = os.path.join(TOP, "scripts", "stack")
+# what AddressSanitizer, LeakSanitizer and UBSan write when they find something
+# (scripts/check looks for the same lines in the main stack's logs)
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
+                              r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)")
 
 
 def read_env(path):
@@ -82,3 +88,29 @@ class Stack:
         while self.queue_files() and time.monotonic() < deadline:
             time.sleep(0.1)
         return not self.queue_files()
+
+
+def sanitizer_reports(stack_dir):
+    """The logs of the (stopped) stack in STACK_DIR that hold a sanitizer report."""
+    found = []
+    log_dir = os.path.join(stack_dir, "log")
+    for name in sorted(os.listdir(log_dir)) if os.path.isdir(log_dir) else []:
+        path = os.path.join(log_dir, name)
+        with open(path, "rb") as f:
+            if SANITIZER_REPORT.search(f.read().decode("utf-8", "replace")):
+                found.append(path)
+    return found
+
+
+def keep_sanitizer_reports(stack_dir, into_log_dir, tag):
+    """Copy the logs of a private stack that hold a sanitizer report into INTO_LOG_DIR
+    as TAG-NAME, before the private stack's directory is removed, so that the run's
+    sanitizer scan of the main stack sees and prints them.  Returns the copies."""
+    copies = []
+    if not os.path.isdir(into_log_dir):
+        return copies
+    for path in sanitizer_reports(stack_dir):
+        dest = os.path.join(into_log_dir, "%s-%s" % (tag, os.path.basename(path)))
+        shutil.copyfile(path, dest)
+        copies.append(dest)
+    return copies

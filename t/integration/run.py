@@ -148,6 +148,11 @@ def main():
         ctx.long = args.long
         passed, failed = run_tests(ctx, tests)
     finally:
+        # the routing pair goes before the main stack, whose log dir takes any sanitizer report of the pair
+        reports = test_routing.stop_pair(libstack.Stack(stack_dir)["LOG_DIR"])
+    if reports:
+        failed += 1
+        print("FAIL routing pair: sanitizer reports in %s" % ", ".join(reports), flush=True)
         if base and not args.keep:
             subprocess.run([libstack.STACK_SCRIPT, "stop", stack_dir], check=False)
             shutil.rmtree(base, ignore_errors=True)

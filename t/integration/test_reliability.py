@@ -11,8 +11,9 @@ R3 the PBX link cut mid-call (pbx-sim killed and restarted): ctid reconnects
 R4 the store fails: DB locked by another writer, or its disk full (a small
    tmpfs under a private stack): 451, never 250; no corruption; mail works
    again once the fault is gone.
-R5 load: concurrent SMTP sessions of CTI mail; no errors but rate limits,
-   nothing lost, daemon RSS flat.
+R5 load: concurrent SMTP sessions of CTI mail, twice; no errors but rate
+   limits, nothing lost, daemon RSS flat (the second run does not grow it; under
+   ASan, no LeakSanitizer report when the stack stops).
 R6 SIGTERM drains, jobs in flight resume; a schema migration on a store with
    live jobs loses none.
 Sizes are reduced by default; the runner's --long runs the full sizes.
@@ -20,6 +21,7 @@ Each test prints its figures (lost, duplicated, double-dialled, ...).
 """
 import collections
 import contextlib
+import json
 import os
 import random
 import re
@@ -408,6 +410,66 @@ def test_r1_kill_ctid_at_random(ctx):
     _check(sum(calls.values()) > 0, "pbx-sim logged no MakeCall with correlatorData")
 
 
+def _status(stack):
+    """ctictl status --json of STACK."""
+    ctictl = os.path.join(stack["BUILD_DIR"], "cli", "ctictl")
+    res = subprocess.run([ctictl, "-c", stack["CONFIG"], "status", "--json"], capture_output=True,
+                         text=True, timeout=30)
+    _check(res.returncode == 0, "ctictl status failed (%d): %s" % (res.returncode, res.stderr))
+    return json.loads(res.stdout)
+
+
+def test_r1_unconfirmed_notification_shown(ctx):
+    """R1's confirmation made visible: a notification that cti-milter cannot confirm (milter down on
+    Postfix's local path) stays in Postfix and shows in ctictl status as Notify-Unconfirmed; once the
+    milter is back it is confirmed, delivered once, and the count returns to 0."""
+    stack = ctx.stack
+    msg = request_mail(stack, "bob", [("Source", "2007"), ("Destination", "0388888888"),
+                                      ("Monitor-Time", "3"), ("Request-Id", "r1-unconfirmed")])
+    res = send(stack, "bob", stack["CTI_ADDRESS"], libmail.as_bytes(msg))
+    _check(res.code == 250, "request not accepted: %d %s" % (res.code, res.text))
+    before = int(_status(stack).get("Notify-Unconfirmed", "-1"))
+    stack.service("stop", "milter")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # terminal, its notification handed to sendmail but not confirmed
+            jobs = _jobs_by_msgid(stack, [msg["Message-ID"]]).get(msg["Message-ID"], [])
+            if (jobs and jobs[0][1] in TERMINAL) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+        _check(jobs and jobs[0][1] in TERMINAL, "the job did not end: %r" % jobs)
+        job_id = jobs[0][0]
+        held = {}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            held = _status(stack)
+            if int(held.get("Notify-Unconfirmed", "0")) > before:
+                break
+            time.sleep(0.5)
+        delivered_early = _notifications(stack, ("bob",)).get(job_id, 0)
+    finally:
+        stack.service("start", "milter")
+    subprocess.run(["postqueue", "-c", stack["POSTFIX_CONFIG"], "-f"], check=True)
+    deadline = time.monotonic() + 90
+    count, after = 0, {}
+    while time.monotonic() < deadline:
+        count = _notifications(stack, ("bob",)).get(job_id, 0)
+        after = _status(stack)
+        if count and int(after.get("Notify-Unconfirmed", "1")) == before:
+            break
+        time.sleep(1.0)
+    _say("R1 unconfirmed: milter down: status Notify-Unconfirmed %s (age %s s), %d delivered; milter back: "
+         "%d delivered, Notify-Unconfirmed %s" % (held.get("Notify-Unconfirmed"), held.get("Notify-Unconfirmed-Age"),
+                                                   delivered_early, count, after.get("Notify-Unconfirmed")))
+    _check(before >= 0, "ctictl status has no Notify-Unconfirmed field")
+    _check(int(held.get("Notify-Unconfirmed", "0")) == before + 1 and "Notify-Unconfirmed-Age" in held,
+           "with the milter down ctictl status showed %r, want Notify-Unconfirmed %d and an age" % (held, before + 1))
+    _check(delivered_early == 0, "the notification was delivered without cti-milter's confirmation")
+    _check(count == 1, "%d notifications delivered after the milter came back, want 1" % count)
+    _check(int(after.get("Notify-Unconfirmed", "-1")) == before,
+           "Notify-Unconfirmed is %r after the confirmation, want %d" % (after.get("Notify-Unconfirmed"), before))
+
+
 # ---------------------------------------------------------------- R2
 
 def test_r2_ctid_down_mail_waits(ctx):
@@ -542,7 +604,12 @@ class _PrivateStack:
         return self.stack
 
     def stop(self):
+        """Stop the stack; a sanitizer report in its logs (ASan build) fails the test, and a
+        copy of that log goes to the main stack's log dir for the run's own scan."""
         subprocess.run([libstack.STACK_SCRIPT, "stop", self.dir], check=False, stdout=subprocess.DEVNULL)
+        copies = libstack.keep_sanitizer_reports(self.dir, self.ctx.stack["LOG_DIR"],
+                                                 os.path.basename(self.base))
+        _check(not copies, "sanitizer reports in the private stack's logs: %s" % copies)
 
 
 def test_r4_disk_full(ctx):
@@ -583,16 +650,22 @@ def test_r4_disk_full(ctx):
         _check(ok == "ok", "integrity_check: %s" % ok)
         _check(after.code == 250, "after the fault the mail got %d %s" % (after.code, after.text))
     finally:
-        priv.stop()
-        for _ in range(50):  # a process of the stack may take a moment to let go of the mount
-            if not _mounted(mnt):
-                break
-            subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL)
-            time.sleep(0.1)
-        if _mounted(mnt):
-            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
-            raise AssertionError("the tmpfs at %s was still busy after the stack stopped (lazily unmounted)" % mnt)
-        shutil.rmtree(priv.base, ignore_errors=True)
+        try:
+            priv.stop()
+        finally:
+            _unmount(mnt)
+            shutil.rmtree(priv.base, ignore_errors=True)
+
+
+def _unmount(mnt):
+    for _ in range(50):  # a process of the stack may take a moment to let go of the mount
+        if not _mounted(mnt):
+            return
+        subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL)
+        time.sleep(0.1)
+    if _mounted(mnt):
+        subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        raise AssertionError("the tmpfs at %s was still busy after the stack stopped (lazily unmounted)" % mnt)
 
 
 def _mounted(path):
@@ -613,8 +686,10 @@ def test_r5_load(ctx):
     try:
         _r5_load(ctx, priv.start())
     finally:
-        priv.stop()
-        shutil.rmtree(priv.base, ignore_errors=True)
+        try:
+            priv.stop()
+        finally:
+            shutil.rmtree(priv.base, ignore_errors=True)
 
 
 def _r5_load(ctx, stack):
@@ -653,28 +728,34 @@ def _r5_load(ctx, stack):
 
     burst(3, 4)  # warm up: caches, SQLite pages, first allocations
     pids = {name: _pid(stack, name) for name in ("ctid", "milter")}
-    before = {name: _rss_kb(pid) for name, pid in pids.items()}
-    stats, sent = burst(seconds, sessions)
-    jobs, pending = _wait_terminal(stack, sent, 120)
-    time.sleep(1.0)
-    after = {name: _rss_kb(pid) for name, pid in pids.items()}
-    errors = {k: v for k, v in stats.items() if k not in (250, 450)}
-    lost = [m for m in sent if not jobs.get(m)]
-    _say("R5: %d sessions x %d s: %d accepted (%.1f/s), answers %s; lost %d, not terminal %d; "
-         "RSS kB before %s after %s" % (sessions, seconds, len(sent), len(sent) / seconds, dict(stats),
-                                        len(lost), len(pending), before, after))
-    _check(not errors, "SMTP errors other than rate limits: %r" % errors)
-    _check(sent, "no mail was accepted")
-    _check(not lost, "%d accepted mails have no job" % len(lost))
-    _check(not pending, "%d jobs not terminal 120 s after the load" % len(pending))
+    rss = [{name: _rss_kb(pid) for name, pid in pids.items()}]
+    # two runs of the same load: the first may still fill caches and malloc arenas, the
+    # second must leave the memory where the first left it (flat, not growing per job)
+    for run in (1, 2):
+        stats, sent = burst(seconds, sessions)
+        jobs, pending = _wait_terminal(stack, sent, 120)
+        time.sleep(1.0)
+        rss.append({name: _rss_kb(pid) for name, pid in pids.items()})
+        errors = {k: v for k, v in stats.items() if k not in (250, 450)}
+        lost = [m for m in sent if not jobs.get(m)]
+        _say("R5 run %d: %d sessions x %d s: %d accepted (%.1f/s), answers %s; lost %d, not terminal %d; "
+             "RSS kB %s" % (run, sessions, seconds, len(sent), len(sent) / seconds, dict(stats), len(lost),
+                            len(pending), rss[-1]))
+        _check(not errors, "SMTP errors other than rate limits: %r" % errors)
+        _check(sent, "no mail was accepted")
+        _check(not lost, "%d accepted mails have no job" % len(lost))
+        _check(not pending, "%d jobs not terminal 120 s after the load" % len(pending))
     for name in pids:
         if _sanitized(pids[name]):
-            _say("R5: %s is an ASan build: RSS not compared (quarantine); LeakSanitizer reports leaks "
-                 "when it exits at the end of the run" % name)
+            _say("R5: %s is an ASan build: RSS not compared (the quarantine grows it by design); "
+                 "instead any leak LeakSanitizer finds when the stack stops fails this test" % name)
             continue
-        grow = after[name] - before[name]
-        _check(grow < max(8192, before[name] // 2),
-               "%s RSS grew by %d kB under load (%d -> %d kB)" % (name, grow, before[name], after[name]))
+        first, second = rss[1][name] - rss[0][name], rss[2][name] - rss[1][name]
+        _say("R5: %s RSS %d -> %d kB in the first run (%+d), -> %d kB in the second (%+d)" %
+             (name, rss[0][name], rss[1][name], first, rss[2][name], second))
+        _check(second < max(4096, rss[1][name] // 10),
+               "%s RSS grew by %d kB in the second run of the same load (%d -> %d kB): memory is not flat" %
+               (name, second, rss[1][name], rss[2][name]))
 
 
 # ---------------------------------------------------------------- R6
@@ -779,10 +860,12 @@ def test_r6_migration_with_live_jobs(ctx):
         _check(len(calls) >= 4, "only %d MakeCalls for the 4 migrated jobs" % len(calls))
         _check(_integrity(path) == "ok", "integrity_check failed after the migration")
     finally:
-        priv.stop()
-        shutil.rmtree(priv.base, ignore_errors=True)
+        try:
+            priv.stop()
+        finally:
+            shutil.rmtree(priv.base, ignore_errors=True)
 
 
-TESTS = [test_r2_ctid_down_mail_waits, test_r3_pbx_cut_mid_call, test_r4_db_locked, test_r4_disk_full,
+TESTS = [test_r1_unconfirmed_notification_shown, test_r2_ctid_down_mail_waits, test_r3_pbx_cut_mid_call, test_r4_db_locked, test_r4_disk_full,
          test_r6_sigterm_drains_and_resumes, test_r6_migration_with_live_jobs, test_r5_load,
          test_r1_kill_ctid_at_random]

@@ -12,6 +12,7 @@ they started without a DB (the default route, local) and must see the routes
 at once.
 """
 import atexit
+import collections
 import os
 import random
 import re
@@ -52,10 +53,12 @@ class Gateway:
             self.name, " ".join(args), res.returncode, res.stdout, res.stderr))
         return res.stdout
 
-    def add_number(self, number, behaviour):
-        """Give this gateway's PBX an external NUMBER (pbx-sim reads its plan at start)."""
+    def add_numbers(self, numbers):
+        """Give this gateway's PBX the external NUMBERS, a dict number -> behaviour (pbx-sim reads
+        its plan at start)."""
         with open(self.stack["PBX_CONFIG"], "a", encoding="ascii") as f:
-            f.write("\n[%s]\nkind=external\nbehaviour=%s\n" % (number, behaviour))
+            for number, behaviour in numbers.items():
+                f.write("\n[%s]\nkind=external\nbehaviour=%s\n" % (number, behaviour))
         self.stack.service("stop", "pbx-sim")
         self.stack.service("start", "pbx-sim")
 
@@ -107,7 +110,7 @@ class Pair:
             raise
         self.a = Gateway(self.dirs[0])
         self.b = Gateway(self.dirs[1])
-        self.b.add_number("0612345678", "answer-after 1")
+        self.b.add_numbers({"0612345678": "answer-after 1", "0699999999": "busy"})
 
     @staticmethod
     def _free_base(start):
@@ -115,12 +118,18 @@ class Pair:
                              check=True, capture_output=True, text=True)
         return int(out.stdout.strip())
 
-    def stop(self):
+    def stop(self, log_dir=None):
+        """Stop both stacks; with LOG_DIR, copy there any of their logs that hold a sanitizer
+        report (ASan build), for the run's scan of the main stack's logs.  Returns the copies."""
+        copies = []
         for d in reversed(self.started):
             subprocess.run([libstack.STACK_SCRIPT, "stop", d], check=False,
                            stdout=subprocess.DEVNULL)
+            if log_dir:
+                copies += libstack.keep_sanitizer_reports(d, log_dir, "routing-" + os.path.basename(d))
         self.started = []
         shutil.rmtree(self.base, ignore_errors=True)
+        return copies
 
 
 _pair = None
@@ -131,16 +140,21 @@ def _get_pair(ctx):
     if _pair is None:
         build = ctx.stack["BUILD_DIR"]
         _pair = Pair(build, float(ctx.stack["TIME_SCALE"] or 5))
-        atexit.register(_stop_pair)
+        atexit.register(stop_pair, ctx.stack["LOG_DIR"])
         _set_up_routes(_pair)
     return _pair
 
 
-def _stop_pair():
+def stop_pair(log_dir):
+    """stop_pair - stop the pair if a test started it (the runner calls it before it stops the
+    main stack, whose LOG_DIR receives any sanitizer report of the pair's logs).  Returns the
+    copies of the logs that hold one."""
     global _pair
+    copies = []
     if _pair is not None:
-        _pair.stop()
+        copies = _pair.stop(log_dir)
         _pair = None
+    return copies
 
 
 def _set_up_routes(pair):
@@ -226,6 +240,101 @@ def test_routing_relay_to_peer(ctx):
     control(b.stack["PBX_CONTROL"], "hangup 0612345678")
 
 
+def _queued_on(gw, msgids):
+    """The MSGIDS that stand in a file of GW's Postfix queue."""
+    files = [libmail.read_file(p) for p in gw.stack.queue_files() if os.path.exists(p)]
+    return [m for m in msgids if any(m.encode() in data for data in files)]
+
+
+def _jobs_for(gw, msgids):
+    """GW's ctid jobs for MSGIDS: message id -> [(job id, state, attempts)]."""
+    import sqlite3
+    path = gw.stack["JOBS_DB"]
+    found = {}
+    if not os.path.exists(path):
+        return found
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        for m in msgids:
+            rows = db.execute("SELECT id, state, attempts FROM jobs WHERE message_id = ?", (m,)).fetchall()
+            if rows:
+                found[m] = rows
+    finally:
+        db.close()
+    return found
+
+
+def test_routing_r2_relay_holds_while_ctid_down(ctx):
+    """R2 through a relaying Postfix: with gw-b's ctid down, gw-b answers gw-a's Postfix 451 for every
+    request A relays; the mails wait in A's queue (nothing on B); once B's ctid is back and A's queue is
+    flushed, B takes every one, dials each once, and each sender gets exactly one notification on A."""
+    pair = _get_pair(ctx)
+    a, b = pair.a, pair.b
+    n = 20 if getattr(ctx, "long", False) else 5
+    sent = []
+    t0 = time.time()
+    b.stack.service("stop", "ctid")
+    try:
+        for i in range(n):
+            msgid, _t, res = _send_request(a, "alice", [("Source", "2001"), ("Destination", "0699999999"),
+                                                        ("Request-Id", libmail.unique("r2relay-%d" % i))])
+            _check(res.code == 250, "gw-a did not accept request %d for B: %d %s" % (i, res.code, res.text))
+            sent.append(msgid)
+        # every one tried once by A's smtp client and deferred with B's 451
+        deferred = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = a.maillog()
+            deferred = [m for m in sent if any(
+                " %s: " % qid in line and "status=deferred" in line and " 451 " in line
+                for qid in _queue_ids(lines, m) for line in lines)]
+            if len(deferred) == n:
+                break
+            time.sleep(0.5)
+        held = _queued_on(a, sent)
+        on_b = _queued_on(b, sent) + _files_with(b.stack.spool_files(), b"r2relay")
+        jobs_b = _jobs_for(b, sent)
+    finally:
+        b.stack.service("start", "ctid")
+    print("    R2 relay: ctid down on gw-b: %d requests accepted by gw-a, %d deferred by 451, %d held in "
+          "gw-a's queue, %d on gw-b" % (n, len(deferred), len(held), len(on_b) + len(jobs_b)), flush=True)
+    _check(len(deferred) == n, "gw-a logged a 451 deferral for %d of %d relayed requests" % (len(deferred), n))
+    _check(len(held) == n, "only %d of %d deferred requests are in gw-a's queue" % (len(held), n))
+    _check(not on_b and not jobs_b, "gw-b kept something while its ctid was down: %s %s" % (on_b[:3], jobs_b))
+
+    subprocess.run(["postqueue", "-c", a.stack["POSTFIX_CONFIG"], "-f"], check=True)
+    deadline = time.monotonic() + 90
+    jobs = {}
+    while time.monotonic() < deadline:
+        jobs = _jobs_for(b, sent)
+        if len(jobs) == n and all(r[1] in ("success", "failed", "timeout") for rows in jobs.values()
+                                  for r in rows):
+            break
+        time.sleep(0.5)
+    notes = {}
+    while time.monotonic() < deadline:
+        notes = {m: libmail.find_all(a.stack.maildir("alice"), in_reply_to(m)) for m in sent}
+        if all(notes.values()):
+            break
+        time.sleep(0.5)
+    time.sleep(2.0)  # a second copy would have come by now
+    notes = {m: libmail.find_all(a.stack.maildir("alice"), in_reply_to(m)) for m in sent}
+    calls = b.pbx.rx("MakeCall", t0, calledDirectoryNumber="0699999999")
+    states = collections.Counter(r[1] for rows in jobs.values() for r in rows)
+    left = _queued_on(a, sent)
+    print("    R2 relay: after B's ctid returned and A's queue was flushed: %d jobs on gw-b %s, %d MakeCalls, "
+          "notifications %s, %d still in gw-a's queue" % (sum(len(r) for r in jobs.values()), dict(states),
+                                                          len(calls), collections.Counter(len(v) for v in notes.values()), len(left)), flush=True)
+    _check(len(jobs) == n and all(len(r) == 1 for r in jobs.values()),
+           "gw-b has jobs for %d of %d requests (or more than one job for one): %s" % (len(jobs), n, jobs))
+    _check(states == {"failed": n}, "gw-b's job states %r, want %d x failed (busy)" % (dict(states), n))
+    _check(len(calls) == n, "gw-b's pbx-sim logged %d MakeCalls to 0699999999, want %d" % (len(calls), n))
+    _check(not a.pbx.rx("MakeCall", t0, calledDirectoryNumber="0699999999"), "gw-a dialled the requests too")
+    _check(all(len(v) == 1 for v in notes.values()),
+           "notifications per request on gw-a: %r, want exactly one each" % [len(v) for v in notes.values()])
+    _check(not left, "%d requests still in gw-a's queue" % len(left))
+
+
 def _bounce_for(gw, user, msgid, timeout):
     """A delivery status notification in USER's Maildir that returns MSGID."""
     def pred(msg, raw):
@@ -298,6 +407,7 @@ def test_routing_no_route_refused(ctx):
 
 TESTS = [
     test_routing_relay_to_peer,
+    test_routing_r2_relay_holds_while_ctid_down,
     test_routing_loop_refused,
     test_routing_no_route_refused,
 ]
