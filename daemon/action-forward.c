@@ -355,54 +355,30 @@ void forwards_bridge_add(CtidForwards *fw, const char *line_call, const char *ou
 /* forwards_event - routeing messages and events of bridged calls; TRUE if taken */
 gboolean forwards_event(CtidForwards *fw, const CstaMessage *ev)
 {
-	switch (ev->kind) {
-	case CSTA_MSG_ROUTE_REQUEST:
+	if (ev->kind == CSTA_MSG_ROUTE_REQUEST) {
 		route_request(fw, ev);
 		return TRUE;
-	case CSTA_MSG_ROUTE_END:
-	case CSTA_MSG_ROUTE_USED:
+	}
+	if (ev->kind == CSTA_MSG_ROUTE_END || ev->kind == CSTA_MSG_ROUTE_USED) {
 		log_debug("pbx: %s %s%s%s", ev->root, ev->route_xref,
 		          ev->error_value ? " error " : "", ev->error_value ? ev->error_value : "");
 		return TRUE;
-	case CSTA_MSG_ESTABLISHED:
-	case CSTA_MSG_CONNECTION_CLEARED:
-	case CSTA_MSG_CALL_CLEARED:
-	case CSTA_MSG_FAILED:
+	}
+	switch (csta_call_event(ev->kind)) {
+	case CSTA_EVENT_ESTABLISHED:
+	case CSTA_EVENT_CONNECTION_CLEARED:
+	case CSTA_EVENT_CALL_CLEARED:
+	case CSTA_EVENT_FAILED:
 		return fw->bridges->len > 0 && bridge_event(fw, ev);
-	case CSTA_MSG_UNKNOWN:
-	case CSTA_MSG_START_SESSION_POS:
-	case CSTA_MSG_START_SESSION_NEG:
-	case CSTA_MSG_RESET_TIMER_POS:
-	case CSTA_MSG_RESET_TIMER_NEG:
-	case CSTA_MSG_STOP_SESSION_POS:
-	case CSTA_MSG_SESSION_TERMINATED:
-	case CSTA_MSG_SYSTEM_STATUS:
-	case CSTA_MSG_SYSTEM_STATUS_RESPONSE:
-	case CSTA_MSG_SYSTEM_REGISTER_RESPONSE:
-	case CSTA_MSG_REQUEST_SYSTEM_STATUS_RESPONSE:
-	case CSTA_MSG_MAKE_CALL_RESPONSE:
-	case CSTA_MSG_MONITOR_START_RESPONSE:
-	case CSTA_MSG_MONITOR_STOP_RESPONSE:
-	case CSTA_MSG_CLEAR_CONNECTION_RESPONSE:
-	case CSTA_MSG_HOLD_CALL_RESPONSE:
-	case CSTA_MSG_RETRIEVE_CALL_RESPONSE:
-	case CSTA_MSG_CONSULTATION_CALL_RESPONSE:
-	case CSTA_MSG_CONFERENCE_CALL_RESPONSE:
-	case CSTA_MSG_SS_CONFERENCE_RESPONSE:
-	case CSTA_MSG_SNAPSHOT_DEVICE_RESPONSE:
-	case CSTA_MSG_SNAPSHOT_CALL_RESPONSE:
-	case CSTA_MSG_ROUTE_REGISTER_RESPONSE:
-	case CSTA_MSG_ROUTE_REGISTER_CANCEL_RESPONSE:
-	case CSTA_MSG_SET_FORWARDING_RESPONSE:
-	case CSTA_MSG_ERROR:
-	case CSTA_MSG_SERVICE_INITIATED:
-	case CSTA_MSG_ORIGINATED:
-	case CSTA_MSG_DELIVERED:
-	case CSTA_MSG_HELD:
-	case CSTA_MSG_RETRIEVED:
-	case CSTA_MSG_CONFERENCED:
-	case CSTA_MSG_TRANSFERRED:
-	case CSTA_MSG_DIVERTED:
+	case CSTA_EVENT_NONE:
+	case CSTA_EVENT_SERVICE_INITIATED:
+	case CSTA_EVENT_ORIGINATED:
+	case CSTA_EVENT_DELIVERED:
+	case CSTA_EVENT_HELD:
+	case CSTA_EVENT_RETRIEVED:
+	case CSTA_EVENT_CONFERENCED:
+	case CSTA_EVENT_TRANSFERRED:
+	case CSTA_EVENT_DIVERTED:
 		break;
 	}
 	return FALSE;

@@ -889,23 +889,34 @@ const char *csta_msg_kind_name(CstaMsgKind kind)
 	g_return_val_if_reached("unknown");
 }
 
-/* csta_msg_is_event - TRUE for the call-control events */
-gboolean csta_msg_is_event(CstaMsgKind kind)
+/* csta_call_event - see csta.h */
+CstaCallEvent csta_call_event(CstaMsgKind kind)
 {
 	switch (kind) {
 	case CSTA_MSG_SERVICE_INITIATED:
+		return CSTA_EVENT_SERVICE_INITIATED;
 	case CSTA_MSG_ORIGINATED:
+		return CSTA_EVENT_ORIGINATED;
 	case CSTA_MSG_DELIVERED:
+		return CSTA_EVENT_DELIVERED;
 	case CSTA_MSG_ESTABLISHED:
+		return CSTA_EVENT_ESTABLISHED;
 	case CSTA_MSG_FAILED:
+		return CSTA_EVENT_FAILED;
 	case CSTA_MSG_CONNECTION_CLEARED:
+		return CSTA_EVENT_CONNECTION_CLEARED;
 	case CSTA_MSG_CALL_CLEARED:
+		return CSTA_EVENT_CALL_CLEARED;
 	case CSTA_MSG_HELD:
+		return CSTA_EVENT_HELD;
 	case CSTA_MSG_RETRIEVED:
+		return CSTA_EVENT_RETRIEVED;
 	case CSTA_MSG_CONFERENCED:
+		return CSTA_EVENT_CONFERENCED;
 	case CSTA_MSG_TRANSFERRED:
+		return CSTA_EVENT_TRANSFERRED;
 	case CSTA_MSG_DIVERTED:
-		return TRUE;
+		return CSTA_EVENT_DIVERTED;
 	case CSTA_MSG_UNKNOWN:
 	case CSTA_MSG_START_SESSION_POS:
 	case CSTA_MSG_START_SESSION_NEG:
@@ -935,7 +946,13 @@ gboolean csta_msg_is_event(CstaMsgKind kind)
 	case CSTA_MSG_ROUTE_END:
 	case CSTA_MSG_ROUTE_USED:
 	case CSTA_MSG_ERROR:
-		return FALSE;
+		break;
 	}
-	return FALSE;
+	return CSTA_EVENT_NONE;
+}
+
+/* csta_msg_is_event - TRUE for the call-control events */
+gboolean csta_msg_is_event(CstaMsgKind kind)
+{
+	return csta_call_event(kind) != CSTA_EVENT_NONE;
 }

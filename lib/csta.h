@@ -250,6 +250,26 @@ const char *csta_msg_kind_name(CstaMsgKind kind);
 /* csta_msg_is_event - TRUE for the call-control events */
 gboolean csta_msg_is_event(CstaMsgKind kind);
 
+/* CstaCallEvent - the call-control events of CstaMsgKind, for a switch over
+ * the events alone (every other message is CSTA_EVENT_NONE) */
+typedef enum {
+	CSTA_EVENT_NONE,
+	CSTA_EVENT_SERVICE_INITIATED,
+	CSTA_EVENT_ORIGINATED,
+	CSTA_EVENT_DELIVERED,
+	CSTA_EVENT_ESTABLISHED,
+	CSTA_EVENT_FAILED,
+	CSTA_EVENT_CONNECTION_CLEARED,
+	CSTA_EVENT_CALL_CLEARED,
+	CSTA_EVENT_HELD,
+	CSTA_EVENT_RETRIEVED,
+	CSTA_EVENT_CONFERENCED,
+	CSTA_EVENT_TRANSFERRED,
+	CSTA_EVENT_DIVERTED,
+} CstaCallEvent;
+/* csta_call_event - KIND as a call-control event, CSTA_EVENT_NONE for any other message */
+CstaCallEvent csta_call_event(CstaMsgKind kind);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CstaMessage, csta_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CstaDecoder, csta_decoder_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CstaInvokeIds, csta_invoke_ids_free)

@@ -581,10 +581,35 @@ START_TEST(test_event_details)
 
 	ck_assert_ptr_nonnull(m);
 	ck_assert(csta_msg_is_event(m->kind));
+	ck_assert_int_eq(csta_call_event(m->kind), CSTA_EVENT_CONFERENCED);
 	ck_assert_str_eq(m->subject_device, "2001");
 	ck_assert_str_eq(m->new_destination, "205");
 	ck_assert_str_eq(m->secondary_call_id, "2");
 	ck_assert_str_eq(m->cause, "conference");
+}
+END_TEST
+
+/* every call-control event kind maps to its own CstaCallEvent, every other kind to NONE */
+START_TEST(test_call_event_map)
+{
+	gboolean seen[CSTA_EVENT_DIVERTED + 1] = {FALSE};
+	int events = 0;
+
+	for (int k = CSTA_MSG_UNKNOWN; k <= CSTA_MSG_DIVERTED; k++) {
+		CstaCallEvent e = csta_call_event((CstaMsgKind)k);
+
+		ck_assert_int_eq(e != CSTA_EVENT_NONE, csta_msg_is_event((CstaMsgKind)k));
+		if (e == CSTA_EVENT_NONE)
+			continue;
+		ck_assert_msg(!seen[e], "two kinds map to event %d", e);
+		seen[e] = TRUE;
+		events++;
+	}
+	ck_assert_int_eq(events, CSTA_EVENT_DIVERTED);
+	ck_assert_int_eq(csta_call_event(CSTA_MSG_ESTABLISHED), CSTA_EVENT_ESTABLISHED);
+	ck_assert_int_eq(csta_call_event(CSTA_MSG_CALL_CLEARED), CSTA_EVENT_CALL_CLEARED);
+	ck_assert_int_eq(csta_call_event(CSTA_MSG_ROUTE_REQUEST), CSTA_EVENT_NONE);
+	ck_assert_int_eq(csta_call_event(CSTA_MSG_MAKE_CALL_RESPONSE), CSTA_EVENT_NONE);
 }
 END_TEST
 
@@ -761,6 +786,7 @@ static Suite *csta_suite(void)
 	tc = tcase_create("csta_invoke_alloc");
 	tcase_add_test(tc, test_invoke_wrap);
 	tcase_add_test(tc, test_invoke_exhausted);
+	tcase_add_test(tc, test_call_event_map);
 	suite_add_tcase(s, tc);
 	return s;
 }
