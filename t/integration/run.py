@@ -143,6 +143,7 @@ def main():
             print("FAIL stack start")
             print("0 passed, %d failed" % len(tests))
             return 1
+    reports = []
     try:
         ctx = Context(libstack.Stack(stack_dir))
         ctx.long = args.long
@@ -150,14 +151,14 @@ def main():
     finally:
         # the routing pair goes before the main stack, whose log dir takes any sanitizer report of the pair
         reports = test_routing.stop_pair(libstack.Stack(stack_dir)["LOG_DIR"])
-    if reports:
-        failed += 1
-        print("FAIL routing pair: sanitizer reports in %s" % ", ".join(reports), flush=True)
         if base and not args.keep:
             subprocess.run([libstack.STACK_SCRIPT, "stop", stack_dir], check=False)
             shutil.rmtree(base, ignore_errors=True)
         elif base:
             print("stack kept running in %s" % stack_dir)
+    if reports:
+        failed += 1
+        print("FAIL routing pair: sanitizer reports in %s" % ", ".join(reports), flush=True)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
