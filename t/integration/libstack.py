@@ -4,10 +4,12 @@ Stack: the variables of DIR/stack.env, helpers to stop and start single
 services, and the Postfix queue.  Nothing here fakes a server: every helper
 talks to the real Postfix, Dovecot, pbx-sim and ctid of the stack.
 """
+import json
 import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import time
 
@@ -62,6 +64,19 @@ class Stack:
 
     def log_path(self, name):
         return os.path.join(self.env["LOG_DIR"], name)
+
+    def jobs_db(self):
+        """A read-only connection to ctid's job store (close it; contextlib.closing)."""
+        return sqlite3.connect("file:%s?mode=ro" % self.env["JOBS_DB"], uri=True, timeout=10)
+
+    def ctictl_json(self, *args):
+        """ctictl ARGS --json against this stack, parsed; AssertionError when it fails."""
+        ctictl = os.path.join(self.env["BUILD_DIR"], "cli", "ctictl")
+        res = subprocess.run([ctictl, "-c", self.env["CONFIG"]] + list(args) + ["--json"],
+                             capture_output=True, text=True, timeout=60)
+        if res.returncode != 0:
+            raise AssertionError("ctictl %s failed (%d): %s" % (" ".join(args), res.returncode, res.stderr))
+        return json.loads(res.stdout)
 
     def service(self, action, name):
         """Stop or start one of ctid, milter, pbx-sim through scripts/stack."""

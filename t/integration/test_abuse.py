@@ -9,7 +9,6 @@ deny 00, +, 0900, 0137 and 118.
 import base64
 import configparser
 import smtplib
-import sqlite3
 import time
 from email.mime.application import MIMEApplication
 from email.mime.message import MIMEMessage
@@ -169,7 +168,7 @@ def _limits_config(ctx, values):
 
 def _recent_jobs_of(ctx, login):
     """Jobs the stack's ctid stored in the last hour under LOGIN's rate key (read-only)."""
-    db = sqlite3.connect("file:%s?mode=ro" % ctx.stack["JOBS_DB"], uri=True, timeout=10)
+    db = ctx.stack.jobs_db()
     try:
         row = db.execute("SELECT rate_key FROM jobs WHERE auth_authen = ? AND rate_key IS NOT NULL "
                          "ORDER BY created DESC LIMIT 1", (login,)).fetchone()

@@ -39,9 +39,7 @@ def _ctictl(ctx, *args, stdin=None, binary=None):
 
 
 def _ctictl_json(ctx, *args):
-    res = _ctictl(ctx, *args, "--json")
-    _check(res.returncode == 0, "ctictl %s failed (%d): %s" % (" ".join(args), res.returncode, res.stderr.decode()))
-    return json.loads(res.stdout.decode())
+    return ctx.stack.ctictl_json(*args)
 
 
 def _password_file(ctx, user):

@@ -21,7 +21,6 @@ Each test prints its figures (lost, duplicated, double-dialled, ...).
 """
 import collections
 import contextlib
-import json
 import os
 import random
 import re
@@ -107,10 +106,9 @@ def _sanitized(pid):
 
 
 def _db(stack, readonly=True):
-    path = stack["JOBS_DB"]
     if readonly:
-        return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-    return sqlite3.connect(path, timeout=10, isolation_level=None)
+        return stack.jobs_db()
+    return sqlite3.connect(stack["JOBS_DB"], timeout=10, isolation_level=None)
 
 
 def _jobs_by_msgid(stack, msgids):
@@ -410,15 +408,6 @@ def test_r1_kill_ctid_at_random(ctx):
     _check(sum(calls.values()) > 0, "pbx-sim logged no MakeCall with correlatorData")
 
 
-def _status(stack):
-    """ctictl status --json of STACK."""
-    ctictl = os.path.join(stack["BUILD_DIR"], "cli", "ctictl")
-    res = subprocess.run([ctictl, "-c", stack["CONFIG"], "status", "--json"], capture_output=True,
-                         text=True, timeout=30)
-    _check(res.returncode == 0, "ctictl status failed (%d): %s" % (res.returncode, res.stderr))
-    return json.loads(res.stdout)
-
-
 def test_r1_unconfirmed_notification_shown(ctx):
     """R1's confirmation made visible: a notification that cti-milter cannot confirm (milter down on
     Postfix's local path) stays in Postfix and shows in ctictl status as Notify-Unconfirmed; once the
@@ -428,7 +417,7 @@ def test_r1_unconfirmed_notification_shown(ctx):
                                       ("Monitor-Time", "3"), ("Request-Id", "r1-unconfirmed")])
     res = send(stack, "bob", stack["CTI_ADDRESS"], libmail.as_bytes(msg))
     _check(res.code == 250, "request not accepted: %d %s" % (res.code, res.text))
-    before = int(_status(stack).get("Notify-Unconfirmed", "-1"))
+    before = int(stack.ctictl_json("status").get("Notify-Unconfirmed", "-1"))
     stack.service("stop", "milter")
     try:
         deadline = time.monotonic() + 30
@@ -442,7 +431,7 @@ def test_r1_unconfirmed_notification_shown(ctx):
         held = {}
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            held = _status(stack)
+            held = stack.ctictl_json("status")
             if int(held.get("Notify-Unconfirmed", "0")) > before:
                 break
             time.sleep(0.5)
@@ -454,7 +443,7 @@ def test_r1_unconfirmed_notification_shown(ctx):
     count, after = 0, {}
     while time.monotonic() < deadline:
         count = _notifications(stack, ("bob",)).get(job_id, 0)
-        after = _status(stack)
+        after = stack.ctictl_json("status")
         if count and int(after.get("Notify-Unconfirmed", "1")) == before:
             break
         time.sleep(1.0)

@@ -248,12 +248,10 @@ def _queued_on(gw, msgids):
 
 def _jobs_for(gw, msgids):
     """GW's ctid jobs for MSGIDS: message id -> [(job id, state, attempts)]."""
-    import sqlite3
-    path = gw.stack["JOBS_DB"]
     found = {}
-    if not os.path.exists(path):
+    if not os.path.exists(gw.stack["JOBS_DB"]):
         return found
-    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    db = gw.stack.jobs_db()
     try:
         for m in msgids:
             rows = db.execute("SELECT id, state, attempts FROM jobs WHERE message_id = ?", (m,)).fetchall()
