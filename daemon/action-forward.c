@@ -424,9 +424,18 @@ static void forward_set(LiveJob *lj)
 		return;
 	}
 	if (r != NULL && r->reg_id != NULL) { /* registered already: only the target changes */
+		/* never silently: the result names the diversion it replaces */
+		if (g_strcmp0(r->forward_to, lj->req->forward_to) == 0)
+			reason = g_strdup_printf("calls to %s were already forwarded to %s; unchanged",
+			                         dev, r->forward_to);
+		else
+			reason = g_strdup_printf("calls to %s were forwarded to %s; that diversion is "
+			                         "replaced: they are now forwarded to %s",
+			                         dev, r->forward_to, lj->req->forward_to);
+		jobs_log(lj, "forward-set device=%s replaces forward_to=%s by %s", dev, r->forward_to,
+		         lj->req->forward_to);
 		g_free(r->forward_to);
 		r->forward_to = g_strdup(lj->req->forward_to);
-		reason = g_strdup_printf("calls to %s are now forwarded to %s", dev, r->forward_to);
 		jobs_attempt_done(lj, "registered", r->reg_id, CTI_JOB_SUCCESS, reason);
 		return;
 	}

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "authz.h"
 #include "log.h"
 #include "reply.h"
 
@@ -79,54 +80,24 @@ static gboolean authz_automatic(const AuthzInput *in, GError **error)
 	                           "is never executed");
 }
 
-/* authz_policy_error - map a policy refusal to UNAUTHORIZED, DB trouble to TEMP */
-static gboolean authz_policy_error(GError *local, GError **error)
+/* authz_verdict - the lib verdict as a FILTER_ERROR: REFUSE is UNAUTHORIZED, TEMP is TEMP */
+static gboolean authz_verdict(const CtiAuthzResult *res, GError **error)
 {
-	g_autoptr(GError) owned = local;
-
-	if (g_error_matches(local, CTI_POLICY_ERROR, CTI_POLICY_ERROR_TEMP) ||
-	    g_error_matches(local, CTI_POLICY_ERROR, CTI_POLICY_ERROR_DB)) {
-		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP, "policy DB: %s",
-		            local->message);
+	switch (res->verdict) {
+	case CTI_AUTHZ_ALLOW:
+		return TRUE;
+	case CTI_AUTHZ_REFUSE:
+		return authz_refuse(error, res->text);
+	case CTI_AUTHZ_TEMP:
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP, "policy DB: %s", res->text);
 		return FALSE;
 	}
-	return authz_refuse(error, local->message);
+	return FALSE;
 }
 
-/* authz_number - check one destination NUMBER (may be NULL) against the rules */
-static gboolean authz_number(CtiPolicyDb *db, const char *field, const char *number, GError **error)
-{
-	GError *local = NULL;
-
-	if (number == NULL || policy_check_destination(db, number, NULL, &local))
-		return TRUE;
-	g_prefix_error(&local, "%s: ", field);
-	return authz_policy_error(local, error);
-}
-
-/* authz_grants - Source, Mailbox and destinations of IN's request for identity ID */
-static gboolean authz_grants(CtiPolicyDb *db, const char *id, const AuthzInput *in, GError **error)
-{
-	const CtiRequest *req = in->request;
-	GError *local = NULL;
-
-	if (db == NULL) {
-		g_autofree char *text =
-		    g_strdup_printf("sender %s is not registered for calls", id);
-		return authz_refuse(error, text);
-	}
-	if (req->source && !policy_check_source(db, id, req->source, &local))
-		return authz_policy_error(local, error);
-	if (req->trigger == CTI_TRIGGER_USER &&
-	    !policy_check_mailbox(db, id, req->mailbox ? req->mailbox : in->recipient, &local))
-		return authz_policy_error(local, error);
-	return authz_number(db, "Destination", req->destination, error) &&
-	       authz_number(db, "Forward-To", req->forward_to, error);
-}
-
-/* authz_step_run - see authz-step.h */
-char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const AuthzInput *in,
-                     GError **error)
+/* authz_identify - the canonical identity of IN's sender (transfer full) or NULL + error */
+static char *authz_identify(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                            const AuthzInput *in, GError **error)
 {
 	CtiIdentityInput id_in = {
 	    .auth_authen = in->auth_authen,
@@ -137,6 +108,7 @@ char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const AuthzIn
 	};
 	g_autoptr(CtiIdentity) id = NULL;
 	GError *local = NULL;
+	char *canon;
 
 	if (!authz_automatic(in, error))
 		return NULL;
@@ -146,9 +118,46 @@ char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const AuthzIn
 		g_error_free(local);
 		return NULL;
 	}
-	if (!authz_grants(db, id->identity, in, error))
+	canon = authz_canonical(db, config, id->identity, &local);
+	if (canon == NULL) {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP, "policy DB: %s", local->message);
+		g_error_free(local);
+	}
+	return canon;
+}
+
+/* authz_step_run - see authz-step.h */
+char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                     const AuthzInput *in, GError **error)
+{
+	g_autofree char *id = authz_identify(ic, db, config, in, error);
+	g_autoptr(CtiAuthzResult) res = NULL;
+	CtiAuthzInput a_in = {id, in->request, in->recipient, in->sender};
+
+	if (id == NULL)
 		return NULL;
-	return g_steal_pointer(&id->identity);
+	res = authz_check(&a_in, db, config);
+	if (!authz_verdict(res, error))
+		return NULL;
+	return g_steal_pointer(&id);
+}
+
+/* authz_step_sender - see authz-step.h */
+char *authz_step_sender(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                        const AuthzInput *in, GError **error)
+{
+	g_autofree char *id = authz_identify(ic, db, config, in, error);
+
+	if (id == NULL)
+		return NULL;
+	if (!authz_owns(config, id, in->sender)) {
+		g_set_error(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED,
+		            "envelope sender <%s> does not belong to the authenticated sender %s: "
+		            "results are mailed only to the sender's own address",
+		            in->sender, id);
+		return NULL;
+	}
+	return g_steal_pointer(&id);
 }
 
 /* authz_open - the shared DB handle, opened on first use; NULL while there is no file */
@@ -173,8 +182,11 @@ static CtiPolicyDb *authz_open(AuthzStep *as, GError **error)
 	return NULL;
 }
 
-/* authz_step_check - see authz-step.h */
-char *authz_step_check(AuthzStep *as, const AuthzInput *in, GError **error)
+typedef char *(*AuthzRun)(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                          const AuthzInput *in, GError **error);
+
+/* authz_locked - RUN with the shared DB handle, under the lock */
+static char *authz_locked(AuthzStep *as, AuthzRun run, const AuthzInput *in, GError **error)
 {
 	GError *local = NULL;
 	CtiPolicyDb *db;
@@ -187,7 +199,19 @@ char *authz_step_check(AuthzStep *as, const AuthzInput *in, GError **error)
 		g_propagate_error(error, local);
 		return NULL;
 	}
-	id = authz_step_run(as->ic, db, in, error);
+	id = run(as->ic, db, as->config, in, error);
 	g_mutex_unlock(&as->lock);
 	return id;
+}
+
+/* authz_step_check - see authz-step.h */
+char *authz_step_check(AuthzStep *as, const AuthzInput *in, GError **error)
+{
+	return authz_locked(as, authz_step_run, in, error);
+}
+
+/* authz_step_identify - see authz-step.h */
+char *authz_step_identify(AuthzStep *as, const AuthzInput *in, GError **error)
+{
+	return authz_locked(as, authz_step_sender, in, error);
 }

@@ -5,11 +5,13 @@
  *   1. the null sender (<>) and mail with Auto-Submitted other than "no"
  *      are never executed (loops, bounces, auto-replies);
  *   2. the sender is identified ([identity], identity.h); unidentified:
- *      the text says how to authenticate;
- *   3. the identity is a registered sender granted the Source extension
- *      (and the Mailbox for Trigger: user) in the policy DB;
- *   4. Destination and Forward-To pass the destination rules, named in the
- *      refusal.
+ *      the text says how to authenticate; the login is mapped to its
+ *      account (authz_canonical(), authz.h);
+ *   3. authz_check() (lib/authz.h), the one decision shared with explain
+ *      and ctid: the envelope sender and Notify-To belong to the identity,
+ *      Source (and the diverted device of forward-set/forward-clear, and the
+ *      Mailbox for Trigger: user) is granted, Destination and Forward-To
+ *      pass the destination rules.
  * Refusals are FILTER_ERROR_UNAUTHORIZED (550 5.7.1, text shown); a busy or
  * broken policy DB is FILTER_ERROR_TEMP (451).  A policy DB that does not
  * exist yet registers nobody: every request is refused (logged once).
@@ -54,9 +56,17 @@ gboolean authz_step_trusted_relay(const AuthzStep *as, const char *client_addr);
  * or NULL + FILTER_ERROR_UNAUTHORIZED / FILTER_ERROR_TEMP */
 char *authz_step_check(AuthzStep *as, const AuthzInput *in, GError **error);
 
-/* authz_step_run - the step itself with IC and DB (NULL: no policy DB yet) (transfer full) */
-char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const AuthzInput *in,
-                     GError **error);
+/* authz_step_identify - the sender's canonical identity for an explain@ mail (thread-safe):
+ * the checks 1-2 and the envelope sender belonging to it; no grants (transfer full) */
+char *authz_step_identify(AuthzStep *as, const AuthzInput *in, GError **error);
+
+/* authz_step_run - the step itself with IC, DB (NULL: no policy DB yet) and CONFIG
+ * (transfer full) */
+char *authz_step_run(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                     const AuthzInput *in, GError **error);
+/* authz_step_sender - authz_step_identify's work with IC, DB and CONFIG (transfer full) */
+char *authz_step_sender(const CtiIdentityConfig *ic, CtiPolicyDb *db, const CtiConfig *config,
+                        const AuthzInput *in, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthzStep, authz_step_free)
 

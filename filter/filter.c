@@ -15,7 +15,8 @@
  * GError whose code keeps temporary and permanent apart (reply.h).
  * Mail to an explain address is answered by ctid's explanation mail, not by
  * an SMTP refusal: only what cannot be explained (a malformed request) or
- * not answered (null sender, auto-submitted mail) is refused here.
+ * not answered (null sender, auto-submitted mail, an unidentified sender, an
+ * envelope sender that is not the identity's own) is refused here.
  */
 #include "filter.h"
 
@@ -510,10 +511,12 @@ static gboolean filter_route(FilterMsg *msg, const CtiRequest *req, FilterOutcom
 	return outcome->route != NULL;
 }
 
+typedef char *(*FilterAuthzFn)(AuthzStep *as, const AuthzInput *in, GError **error);
+
 /* filter_authorize - the authorization step when one is set: OUTCOME->identity, or FALSE +
- * error */
-static gboolean filter_authorize(FilterMsg *msg, const CtiRequest *req, FilterOutcome *outcome,
-                                 GError **error)
+ * error; CHECK is authz_step_check (a request) or authz_step_identify (an explain@ mail) */
+static gboolean filter_authorize(FilterMsg *msg, const CtiRequest *req, FilterAuthzFn check,
+                                 FilterOutcome *outcome, GError **error)
 {
 	g_autofree const char **results = g_new0(const char *, msg->auth_results->len + 1);
 	AuthzInput in = {
@@ -531,7 +534,7 @@ static gboolean filter_authorize(FilterMsg *msg, const CtiRequest *req, FilterOu
 		return TRUE;
 	for (guint i = 0; i < msg->auth_results->len; i++)
 		results[i] = g_ptr_array_index(msg->auth_results, i);
-	outcome->identity = authz_step_check(msg->authz, &in, error);
+	outcome->identity = check(msg->authz, &in, error);
 	return outcome->identity != NULL;
 }
 
@@ -569,12 +572,16 @@ static char **filter_explain_rcpts(const FilterMsg *msg)
 }
 
 /* filter_explain - REQ was sent to an explain address: a dry-run job for ctid, which
- * mails the explanation; no authorization or routing here, the explanation runs them */
+ * mails the explanation; only an identified sender whose envelope sender is its own is
+ * answered (nothing is mailed to a forged address); the explanation runs the rest */
 static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *outcome,
                                GError **error)
 {
-	if (!filter_explain_answerable(msg, error))
+	if (!filter_explain_answerable(msg, error) ||
+	    !filter_authorize(msg, req, authz_step_identify, outcome, error)) {
+		g_prefix_error(error, "CTI explanation not sent: ");
 		return FALSE;
+	}
 	/* whatever the request asks, the job only explains, at once, to the sender:
 	 * a Notify-To would let anyone have explanations mailed to a third party */
 	req->dry_run = TRUE;
@@ -583,8 +590,8 @@ static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *o
 	req->trigger = CTI_TRIGGER_SYSTEM;
 	req->not_before = 0;
 	req->not_after = 0;
-	outcome->job_id =
-	    filter_submit(msg, req, g_ptr_array_index(msg->explain_rcpts, 0), NULL, error);
+	outcome->job_id = filter_submit(msg, req, g_ptr_array_index(msg->explain_rcpts, 0),
+	                                outcome->identity, error);
 	if (outcome->job_id == NULL)
 		return FALSE;
 	outcome->is_request = TRUE;
@@ -637,7 +644,8 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		outcome->request = g_steal_pointer(&req);
 		return TRUE;
 	}
-	if (!filter_authorize(msg, req, outcome, error) || !filter_route(msg, req, outcome, error))
+	if (!filter_authorize(msg, req, authz_step_check, outcome, error) ||
+	    !filter_route(msg, req, outcome, error))
 		return FALSE;
 	if (outcome->route != NULL && outcome->route->action == CTI_RELAY_FORWARD) {
 		outcome->request = g_steal_pointer(&req); /* relayed: no job here */

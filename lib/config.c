@@ -89,6 +89,11 @@ static gboolean conf_is_domains(const char *v)
 	return TRUE;
 }
 
+static gboolean conf_is_one_domain(const char *v)
+{
+	return *v == '\0' || identity_domain_valid(v);
+}
+
 static gboolean conf_is_rules(const char *v)
 {
 	g_autoptr(GPtrArray) rules = policy_rules_parse(v, NULL);
@@ -200,6 +205,8 @@ static const ConfKey conf_keys[] = {
     {"identity", "authserv_id", CONF_STRING, OFF(authserv_id), "", 0, 0},
     {"identity", "dkim_domains", CONF_STRING, OFF(dkim_domains), "", 0, 0, conf_is_domains,
      "a list of domain names"},
+    {"identity", "default_domain", CONF_STRING, OFF(default_domain), "", 0, 0,
+     conf_is_one_domain, "empty or one domain name"},
     {"identity", "trusted_relays", CONF_STRING, OFF(trusted_relays), "", 0, 0,
      conf_is_networks, "a list of IPv4 or IPv6 networks (address/bits)"},
 

@@ -69,6 +69,7 @@ typedef struct {
 	char *trusted_networks;    /* trusted_networks= CIDR list (IPv4, IPv6) for "network", "" */
 	char *authserv_id;         /* authserv_id= authserv-id of this site's DKIM verifier, "" */
 	char *dkim_domains;        /* dkim_domains= domains whose DKIM-verified From identifies, "" */
+	char *default_domain;      /* default_domain= the domain of bare SMTP AUTH logins, "" */
 	char *trusted_relays;      /* trusted_relays= CIDR list whose X-CTI-* headers are kept, "" */
 
 	/* [policy] who may use which extension, which destinations (policy.h) */

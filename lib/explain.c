@@ -15,6 +15,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "authz.h"
 #include "identity.h"
 #include "media.h"
 #include "number.h"
@@ -132,23 +133,11 @@ static gboolean check_request(Ex *ex)
 	return TRUE;
 }
 
-static void check_identity(Ex *ex)
+/* identity_input - what identity_resolve() reads, from the envelope and the mail */
+static void identity_input(Ex *ex, CtiIdentityInput *in, GPtrArray *ar)
 {
-	const CtiExplainEnvelope *env = ex->env;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(CtiIdentityConfig) ic = identity_config_new(ex->config, &error);
-	g_autoptr(CtiIdentity) id = NULL;
-	g_autoptr(GPtrArray) ar = g_ptr_array_new();
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(ex->msg));
-	CtiIdentityInput in = {env->auth_authen, env->client_addr, env->sender,
-	                       g_mime_object_get_header(GMIME_OBJECT(ex->msg), "From"), NULL};
 
-	section(ex, "Identity");
-	if (ic == NULL) {
-		line(ex, "[identity] settings: %s", error->message);
-		decide(ex, CTI_EXPLAIN_TEMP, "deferred: bad [identity] settings");
-		return;
-	}
 	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 
@@ -156,7 +145,30 @@ static void check_identity(Ex *ex)
 			g_ptr_array_add(ar, (gpointer)g_mime_header_get_raw_value(h));
 	}
 	g_ptr_array_add(ar, NULL);
-	in.auth_results = (const char *const *)ar->pdata;
+	in->auth_authen = ex->env->auth_authen;
+	in->client_addr = ex->env->client_addr;
+	in->envelope_sender = ex->env->sender;
+	in->from = g_mime_object_get_header(GMIME_OBJECT(ex->msg), "From");
+	in->auth_results = (const char *const *)ar->pdata;
+}
+
+/* check_identity - the sender's account, as the milter establishes it; DB may be NULL */
+static void check_identity(Ex *ex, CtiPolicyDb *db)
+{
+	const CtiExplainEnvelope *env = ex->env;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(CtiIdentityConfig) ic = identity_config_new(ex->config, &error);
+	g_autoptr(CtiIdentity) id = NULL;
+	g_autoptr(GPtrArray) ar = g_ptr_array_new();
+	CtiIdentityInput in;
+
+	section(ex, "Identity");
+	if (ic == NULL) {
+		line(ex, "[identity] settings: %s", error->message);
+		decide(ex, CTI_EXPLAIN_TEMP, "deferred: bad [identity] settings");
+		return;
+	}
+	identity_input(ex, &in, ar);
 	line(ex, "envelope sender <%s>, SMTP AUTH %s, client %s", env->sender ? env->sender : "",
 	     env->auth_authen ? env->auth_authen : "(none)",
 	     env->client_addr ? env->client_addr : "(unknown)");
@@ -166,60 +178,56 @@ static void check_identity(Ex *ex)
 		decide(ex, CTI_EXPLAIN_REFUSE, "refused: %s", error->message);
 		return;
 	}
-	ex->identity = g_strdup(id->identity);
-	line(ex, "identified as '%s' by %s (%s)", id->identity, identity_method_name(id->method),
-	     id->detail ? id->detail : "");
-}
-
-static void policy_refusal(Ex *ex, const GError *error)
-{
-	gboolean temp = error->domain == CTI_POLICY_ERROR && error->code == CTI_POLICY_ERROR_TEMP;
-
-	line(ex, "%s: %s", temp ? "cannot check" : "refused", error->message);
-	if (temp)
-		decide(ex, CTI_EXPLAIN_TEMP, "deferred: %s", error->message);
-	else
-		decide(ex, CTI_EXPLAIN_REFUSE, "refused: %s", error->message);
-}
-
-static void check_policy(Ex *ex)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(CtiPolicyDb) db = policy_open_config(ex->config, FALSE, &error);
-	g_autoptr(CtiPolicyVerdict) v = NULL;
-
-	section(ex, "Grants and destination policy");
-	if (db == NULL) {
-		line(ex, "policy DB %s: %s", ex->config->policy_db, error->message);
+	ex->identity = authz_canonical(db, ex->config, id->identity, &error);
+	if (ex->identity == NULL) {
+		line(ex, "cannot check: policy DB: %s", error->message);
 		decide(ex, CTI_EXPLAIN_TEMP, "deferred: the policy DB is unavailable");
 		return;
 	}
-	if (ex->identity == NULL)
+	line(ex, "identified as '%s' by %s (%s)", ex->identity, identity_method_name(id->method),
+	     id->detail ? id->detail : "");
+}
+
+/* check_policy - authz_check(), the decision the milter and ctid make */
+static void check_policy(Ex *ex, CtiPolicyDb *db)
+{
+	CtiAuthzInput in = {ex->identity, ex->req, ex->env->recipient, ex->env->sender};
+	g_autoptr(CtiAuthzResult) res = NULL;
+
+	section(ex, "Grants and destination policy");
+	if (ex->identity == NULL) {
 		line(ex, "no identity: grants not checked");
-	else if (!policy_check_source(db, ex->identity, ex->req->source, &error))
-		policy_refusal(ex, error);
-	else
-		line(ex, "'%s' may use extension %s as Source", ex->identity, ex->req->source);
-	g_clear_error(&error);
-	if (ex->identity != NULL && ex->req->trigger == CTI_TRIGGER_USER && ex->req->mailbox) {
-		if (!policy_check_mailbox(db, ex->identity, ex->req->mailbox, &error))
-			policy_refusal(ex, error);
-		else
-			line(ex, "'%s' may name mailbox %s", ex->identity, ex->req->mailbox);
-		g_clear_error(&error);
-	}
-	if (ex->number == NULL)
-		return;
-	v = policy_explain(db, ex->number, &error);
-	if (v == NULL) {
-		policy_refusal(ex, error);
 		return;
 	}
-	line(ex, "destination %s: %s (%s)", v->number ? v->number : ex->number,
-	     v->allowed ? "allowed" : "denied", v->why ? v->why : "");
-	if (!v->allowed)
-		decide(ex, CTI_EXPLAIN_REFUSE, "refused: destination %s denied: %s", ex->number,
-		       v->why ? v->why : "no rule allows it");
+	res = authz_check(&in, db, ex->config);
+	for (guint i = 0; i < res->lines->len; i++)
+		line(ex, "%s", (const char *)res->lines->pdata[i]);
+	switch (res->verdict) {
+	case CTI_AUTHZ_ALLOW:
+		break;
+	case CTI_AUTHZ_REFUSE:
+		decide(ex, CTI_EXPLAIN_REFUSE, "refused: %s", res->text);
+		break;
+	case CTI_AUTHZ_TEMP:
+		decide(ex, CTI_EXPLAIN_TEMP, "deferred: %s", res->text);
+		break;
+	}
+}
+
+/* open_policy - the policy DB read-only; NULL when it does not exist yet (nobody is
+ * registered: authz_check refuses) or cannot be opened (the verdict is TEMP) */
+static CtiPolicyDb *open_policy(Ex *ex)
+{
+	g_autoptr(GError) error = NULL;
+	CtiPolicyDb *db = policy_open_config(ex->config, FALSE, &error);
+
+	if (db == NULL && !g_error_matches(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_NOT_FOUND)) {
+		section(ex, "Policy DB");
+		/* the error names the file: a path of the host is never printed */
+		line(ex, "the policy DB cannot be opened");
+		decide(ex, CTI_EXPLAIN_TEMP, "deferred: the policy DB is unavailable");
+	}
+	return db;
 }
 
 static char **hop_values(GMimeMessage *msg)
@@ -279,7 +287,8 @@ static void check_route(Ex *ex)
 	policy.date = date;
 	db = route_open(ex->config->routes_db, FALSE, &error);
 	if (db == NULL && !g_error_matches(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_NOT_FOUND)) {
-		line(ex, "routes DB %s: %s", ex->config->routes_db, error->message);
+		/* the error names the file: a path of the host is never printed */
+		line(ex, "the routes DB cannot be opened");
 		decide(ex, CTI_EXPLAIN_TEMP, "deferred: the routes DB is unavailable");
 		return;
 	}
@@ -293,8 +302,7 @@ static void check_route(Ex *ex)
 		}
 		line(ex, "lookup of %s: %s", ex->number, result->why);
 	} else {
-		line(ex, "no routes DB at %s: every destination takes the default route",
-		     ex->config->routes_db);
+		line(ex, "no routes DB: every destination takes the default route");
 	}
 	line(ex, "hop traces received: %u", g_strv_length(hops));
 	d = relay_decide(ex->number, result, (const char *const *)hops, &policy);
@@ -405,6 +413,7 @@ static GMimeMessage *parse_mail(const void *data, gsize len)
 static void run_checks(Ex *ex)
 {
 	g_autoptr(GError) error = NULL;
+	g_autoptr(CtiPolicyDb) db = NULL;
 
 	ex->parts = parts_list(ex->msg, &error);
 	if (ex->parts == NULL) {
@@ -418,8 +427,9 @@ static void run_checks(Ex *ex)
 	if (ex->req->destination != NULL &&
 	    !number_normalise(ex->req->destination, &ex->number, &error))
 		ex->number = g_strdup(ex->req->destination);
-	check_identity(ex);
-	check_policy(ex);
+	db = open_policy(ex);
+	check_identity(ex, db);
+	check_policy(ex, db);
 	check_route(ex);
 	check_scenario(ex);
 }

@@ -293,6 +293,12 @@ static int policy_sender_known(CtiPolicyDb *db, const char *identity, GError **e
 	return rc == SQLITE_ROW;
 }
 
+/* policy_sender_registered - see policy.h */
+int policy_sender_registered(CtiPolicyDb *db, const char *identity, GError **error)
+{
+	return policy_sender_known(db, identity, error);
+}
+
 /* policy_grants_of - the values of IDENTITY's grants of KIND (transfer full) or NULL + error */
 static GPtrArray *policy_grants_of(CtiPolicyDb *db, const char *identity, const char *kind,
                                    GError **error)
@@ -340,6 +346,13 @@ static char *policy_known_sender(CtiPolicyDb *db, const char *identity, GError *
 gboolean policy_check_source(CtiPolicyDb *db, const char *identity, const char *extension,
                              GError **error)
 {
+	return policy_check_extension(db, identity, extension, "use", " as Source", error);
+}
+
+/* policy_check_extension - see policy.h */
+gboolean policy_check_extension(CtiPolicyDb *db, const char *identity, const char *extension,
+                                const char *verb, const char *role, GError **error)
+{
 	g_autofree char *id = policy_known_sender(db, identity, error);
 	g_autoptr(GPtrArray) exts = NULL;
 	g_autofree char *list = NULL;
@@ -352,9 +365,9 @@ gboolean policy_check_source(CtiPolicyDb *db, const char *identity, const char *
 	g_ptr_array_add(exts, NULL);
 	list = g_strjoinv(", ", (char **)exts->pdata);
 	g_set_error(error, CTI_POLICY_ERROR, CTI_POLICY_ERROR_NOT_GRANTED,
-	            "sender %s may not use extension %s as Source (%s%s)", id,
+	            "sender %s may not %s extension %s%s (%s%s)", id, verb,
 	            number_is_digits(extension, CTI_POLICY_MAX_EXTENSION) ? extension : "given",
-	            *list ? "granted: " : "no extension granted", list);
+	            role, *list ? "granted: " : "no extension granted", list);
 	return FALSE;
 }
 

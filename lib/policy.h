@@ -120,10 +120,17 @@ GPtrArray *policy_rule_list(CtiPolicyDb *db, GError **error);
 gboolean policy_rules_replace(CtiPolicyDb *db, GPtrArray *rules, GError **error);
 
 /* ---- checks, for the milter ---- */
+/* policy_sender_registered - 1 if IDENTITY (exactly, lower case) has a sender row, 0 if not,
+ * -1 + error on a DB failure */
+int policy_sender_registered(CtiPolicyDb *db, const char *identity, GError **error);
 /* policy_check_source - TRUE if IDENTITY is registered and granted EXTENSION; else
  * UNKNOWN or NOT_GRANTED naming the extension and what is granted */
 gboolean policy_check_source(CtiPolicyDb *db, const char *identity, const char *extension,
                              GError **error);
+/* policy_check_extension - policy_check_source for another device: the refusal reads
+ * "sender ID may not VERB extension EXT ROLE (granted: ...)" */
+gboolean policy_check_extension(CtiPolicyDb *db, const char *identity, const char *extension,
+                                const char *verb, const char *role, GError **error);
 /* policy_check_mailbox - TRUE if IDENTITY may name MAILBOX for Trigger: user */
 gboolean policy_check_mailbox(CtiPolicyDb *db, const char *identity, const char *mailbox,
                               GError **error);

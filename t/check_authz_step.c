@@ -80,25 +80,34 @@ static const AuthzCase authz_cases[] = {
     /* unknown sender */
     {REQ_OK, "carol@test.example", "carol", NULL, NULL, NULL, "carol is not registered"},
     /* spoofed From: alice with bob's login */
-    {REQ_OK, "alice@test.example", "bob", "Alice <alice@test.example>", NULL, NULL,
+    {REQ_OK, "bob@test.example", "bob", "Alice <alice@test.example>", NULL, NULL,
      "sender bob may not use extension 2001"},
     /* international and premium destinations under the default rules */
-    {"Source: 2001\nDestination: 0044 20 7946 0000\n", "a@t.example", "alice", NULL, NULL, NULL,
+    {"Source: 2001\nDestination: 0044 20 7946 0000\n", "alice@t.example", "alice", NULL, NULL, NULL,
      "Destination: destination 00442079460000 refused by policy rule 1 (deny 00"},
-    {"Source: 2001\nDestination: +44 20 7946 0000\n", "a@t.example", "alice", NULL, NULL, NULL,
+    {"Source: 2001\nDestination: +44 20 7946 0000\n", "alice@t.example", "alice", NULL, NULL, NULL,
      "refused by policy rule 2 (deny +"},
-    {"Source: 2001\nDestination: 0900 123456\n", "a@t.example", "alice", NULL, NULL, NULL,
+    {"Source: 2001\nDestination: 0900 123456\n", "alice@t.example", "alice", NULL, NULL, NULL,
      "rule 3 (deny 0900"},
     {"Action: forward-set\nSource: 2001\nDestination: 2001\nForward-To: 0900123456\n",
-     "a@t.example", "alice", NULL, NULL, NULL, "Forward-To: destination 0900123456 refused"},
+     "alice@t.example", "alice", NULL, NULL, NULL, "Forward-To: destination 0900123456 refused"},
     /* overlong (16 digits; the request parser allows 20) */
-    {"Source: 2001\nDestination: 0312345678901234\n", "a@t.example", "alice", NULL, NULL, NULL,
+    {"Source: 2001\nDestination: 0312345678901234\n", "alice@t.example", "alice", NULL, NULL, NULL,
      "16 digits, at most 15"},
     /* the null sender and automatic mail */
     {REQ_OK, "", "alice", NULL, NULL, NULL, "null sender <> are never executed"},
     {REQ_OK, "alice@test.example", "alice", NULL, "auto-replied", NULL,
      "Auto-Submitted other than no"},
     {REQ_OK, "alice@test.example", "alice", NULL, "auto-generated", NULL, "never executed"},
+    /* results go only to the identity's own addresses */
+    {REQ_OK, "bob@test.example", "alice", NULL, NULL, NULL,
+     "envelope sender <bob@test.example> does not belong to the authenticated sender alice"},
+    {REQ_OK "Notify-To: bob@test.example\n", "alice@test.example", "alice", NULL, NULL, NULL,
+     "Notify-To <bob@test.example> does not belong"},
+    /* forward-set of another sender's extension */
+    {"Action: forward-set\nSource: 2001\nDestination: 2002\nForward-To: 2001\n",
+     "alice@test.example", "alice", NULL, NULL, NULL,
+     "sender alice may not forward-set the diversion of extension 2002"},
     /* Trigger: user: own mailbox only */
     {"Source: 2001\nDestination: 0312345678\nTrigger: user\nMailbox: alice@test.example\n",
      "alice@test.example", "alice", NULL, NULL, "alice", NULL},
@@ -164,13 +173,16 @@ static const char *const plain_hop_headers[] = {
     "From", " alice@test.example", "X-CTI-Hop", " forged", "Content-Type", " text/plain", NULL,
 };
 
+/* the envelope sender drive() uses */
+static const char *drive_sender = "<alice@test.example>";
+
 static gboolean drive(AuthzStep *as, const char *const *headers, const char *body, const char *auth,
                       const char *client, FilterEoh *eoh, FilterOutcome *outcome, GError **error)
 {
 	g_autoptr(FilterMsg) msg = filter_msg_new(config);
 
 	filter_msg_set_authz(msg, as);
-	filter_msg_envelope(msg, "<alice@test.example>", auth, client);
+	filter_msg_envelope(msg, drive_sender, auth, client);
 	filter_msg_recipient(msg, "<call@test.example>");
 	for (const char *const *h = headers; *h; h += 2)
 		filter_msg_header(msg, h[0], h[1]);
@@ -264,8 +276,10 @@ START_TEST(test_filter_dkim)
 	config->dkim_domains = g_strdup("test.example");
 	as = authz_step_new(config, &error);
 	ck_assert_msg(as != NULL, "%s", error ? error->message : "");
+	drive_sender = "<carol@test.example>"; /* results go to the identity's own address */
 	ck_assert(!drive(as, headers, "Source: 2009\r\nDestination: 2003\r\n", NULL, "192.0.2.1",
 	                 &eoh, &outcome, &error));
+	drive_sender = "<alice@test.example>";
 	if (c->identified) {
 		/* authorized: the SUBMIT was tried, and failed for want of a ctid */
 		ck_assert_msg(error->code == FILTER_ERROR_TEMP, "%s", error->message);

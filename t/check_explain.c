@@ -41,7 +41,16 @@ static const Case cases[] = {
     {"unknown sender", MAIL("2001", "0312345678", ""), "mallory", CTI_EXPLAIN_REFUSE,
      "not registered"},
     {"unidentified", MAIL("2001", "0312345678", ""), NULL, CTI_EXPLAIN_REFUSE, "not identified"},
-    {"premium denied", MAIL("2001", "09001234", ""), "alice", CTI_EXPLAIN_REFUSE, "denied"},
+    {"premium denied", MAIL("2001", "09001234", ""), "alice", CTI_EXPLAIN_REFUSE,
+     "refused by policy rule"},
+    /* the same decision as the milter's (lib/authz.c): Forward-To, the diverted device,
+     * Notify-To */
+    {"forward-to denied", MAIL("2001", "2001", "Action: forward-set\r\nForward-To: 0900123\r\n"),
+     "alice", CTI_EXPLAIN_REFUSE, "Forward-To: destination 0900123 refused"},
+    {"diverting another's extension", MAIL("2001", "2007", "Action: forward-set\r\nForward-To: 2001\r\n"),
+     "alice", CTI_EXPLAIN_REFUSE, "may not forward-set the diversion of extension 2007"},
+    {"notify-to another", MAIL("2001", "0312345678", "Notify-To: bob@pbx.example\r\n"), "alice",
+     CTI_EXPLAIN_REFUSE, "Notify-To <bob@pbx.example> does not belong"},
     {"relayed", MAIL("2001", "0399123456", ""), "alice", CTI_EXPLAIN_RELAY,
      "relayed to gateway gw-b at <call@gw-b.example>"},
     {"bad field", MAIL("2001", "0312345678", "Colour: red\r\n"), "alice", CTI_EXPLAIN_REFUSE,
@@ -98,6 +107,8 @@ START_TEST(test_explain_message)
 	ck_assert_msg(strstr(ex->text, c->needle) != NULL, "%s: '%s' not in:\n%s", c->name,
 	              c->needle, ex->text);
 	ck_assert_msg(strstr(ex->text, "nothing was dialled") != NULL, "%s", c->name);
+	/* no path of the host in a report that is mailed out */
+	ck_assert_msg(strstr(ex->text, tmpdir) == NULL, "%s: a path in:\n%s", c->name, ex->text);
 }
 END_TEST
 
