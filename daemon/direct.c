@@ -4,9 +4,9 @@
  * but no SMTP identity.  The identity is the peer's Unix user name (from
  * SO_PEERCRED, lower-cased); only root may name another one with an
  * "Identity" field (a gateway-side tool acting for a user).  The identity
- * must pass the same checks as a mail sender: registered in the policy DB,
- * granted the Source extension (and the Mailbox for Trigger: user), and the
- * destination allowed by the rules.  The frame handed on to jobs_submit()
+ * passes the same decision as a mail sender's (lib/authz.h), made by
+ * jobs_submit_prepare() for every SUBMIT (jobs-authz.c), which takes the
+ * identity from the rebuilt frame's Auth-Authen.  The frame handed on
  * is rebuilt from scratch, so a client cannot set Auth-Authen, Client-Addr,
  * Queue-Id or a Job-Id itself.  Notify-To is required unless the caller
  * waits on the socket for its RESULT frame (Wait: yes) or says Notify: no.
@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "number.h"
-#include "policy.h"
 #include "request.h"
 #include "store.h"
 
@@ -44,45 +42,6 @@ static char *identity_of(const CtiIpcFrame *req, uid_t uid, GError **error)
 		return NULL;
 	}
 	return g_ascii_strdown(pw.pw_name, -1);
-}
-
-static gboolean policy_error(GError **error, GError *cause)
-{
-	gboolean temp = cause->domain == CTI_POLICY_ERROR && cause->code == CTI_POLICY_ERROR_TEMP;
-
-	g_set_error(error, CTI_STORE_ERROR, temp ? CTI_STORE_ERROR_TEMP : CTI_STORE_ERROR_PERM,
-	            "%s", cause->message);
-	g_error_free(cause);
-	return FALSE;
-}
-
-/* authorize - the policy checks of the mail path for IDENTITY and REQ */
-static gboolean authorize(const CtiConfig *config, const char *identity, const CtiRequest *req,
-                          GError **error)
-{
-	g_autoptr(CtiPolicyDb) db = NULL;
-	g_autofree char *number = NULL;
-	GError *e = NULL;
-
-	db = policy_open_config(config, FALSE, &e);
-	if (db == NULL) {
-		g_prefix_error(&e, "policy DB: ");
-		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP, "%s", e->message);
-		g_error_free(e);
-		return FALSE;
-	}
-	if (!policy_check_source(db, identity, req->source, &e))
-		return policy_error(error, e);
-	if (req->trigger == CTI_TRIGGER_USER && req->mailbox != NULL &&
-	    !policy_check_mailbox(db, identity, req->mailbox, &e))
-		return policy_error(error, e);
-	if (req->destination == NULL)
-		return TRUE;
-	if (!number_normalise(req->destination, &number, &e))
-		return policy_error(error, e);
-	if (!policy_check_destination(db, number, NULL, &e))
-		return policy_error(error, e);
-	return TRUE;
 }
 
 static void copy_field(CtiIpcFrame *to, const CtiIpcFrame *from, const char *name)
@@ -120,7 +79,7 @@ CtiIpcFrame *direct_prepare(const CtiConfig *config, const CtiIpcFrame *req, uid
 		return NULL;
 	}
 	identity = identity_of(req, uid, error);
-	if (identity == NULL || !authorize(config, identity, parsed, error))
+	if (identity == NULL)
 		return NULL;
 	out = ipc_frame_new("SUBMIT");
 	ipc_frame_add(out, "Request", text);

@@ -6,8 +6,12 @@
  * turn: a group commit), and only then is the job adopted and scheduled; the
  * caller answers OK only for a job that commit stored.  A SUBMIT repeating a Job-Id we already
  * hold is answered OK again (the milter may retry after a timeout).
- * RETRIEVED: only the job's mailbox owner (full address or its local part,
- * case-insensitively) fires a WAITING_USER job; firing twice is harmless.
+ * Every SUBMIT is authorized again against the policy DB (jobs-authz.c),
+ * whatever the frame claims; the job's rate key is the identity ctid
+ * established.  RETRIEVED: only the job's mailbox owner (full address or its
+ * local part, case-insensitively) fires a WAITING_USER job, and only if the
+ * job is still authorized (else it fails with the reason); firing twice is
+ * harmless.
  * Errors: CTI_STORE_ERROR_TEMP = try again later; anything else is permanent.
  */
 #include <string.h>
@@ -49,7 +53,6 @@ static CtiJob *job_from_frame(CtidJobs *jobs, const CtiIpcFrame *frame, const Ct
 	job->queue_id = opt(frame, "Queue-Id");
 	job->message_id = opt(frame, "Message-Id");
 	job->mailbox = opt(frame, "Mailbox");
-	job->rate_key = jobs_rate_key(frame);
 	if (job->mailbox == NULL && req->trigger == CTI_TRIGGER_USER)
 		job->mailbox = g_strdup(req->mailbox ? req->mailbox : job->recipient);
 	job->created = now;
@@ -91,11 +94,14 @@ static gboolean check_submit(CtidJobs *jobs, const CtiIpcFrame *frame, CtiReques
 
 /* jobs_submit_prepare - see jobs.h.  The rate limit counts the submission here, before the
  * commit, so that SUBMITs waiting for the same group commit cannot pass it together. */
-CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame, char **known_id_out,
-                            GError **error)
+CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame,
+                            const char *direct_identity, char **known_id_out, GError **error)
 {
 	g_autoptr(CtiRequest) req = NULL;
 	const char *given = ipc_frame_get(frame, "Job-Id");
+	g_autofree char *identity = NULL;
+	g_autofree char *key = NULL;
+	CtiJob *job;
 
 	*known_id_out = NULL;
 	if (!check_submit(jobs, frame, &req, error))
@@ -108,10 +114,16 @@ CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame, char **kno
 			return NULL;
 		}
 	}
-	if (!jobs_rate_admit(jobs, frame, error))
+	identity = jobs_authorize(jobs, frame, req, direct_identity, error);
+	if (identity == NULL)
 		return NULL;
-	jobs_rate_count(jobs, frame);
-	return job_from_frame(jobs, frame, req);
+	key = jobs_rate_key(identity, req->dry_run);
+	if (!jobs_rate_admit(jobs, key, error))
+		return NULL;
+	jobs_rate_count(jobs, key);
+	job = job_from_frame(jobs, frame, req);
+	job->rate_key = g_steal_pointer(&key);
+	return job;
 }
 
 /* jobs_submit_commit - see jobs.h */
@@ -139,7 +151,7 @@ gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out
 {
 	CtiStoreSubmit item = {NULL, NULL, 0, NULL};
 
-	item.job = jobs_submit_prepare(jobs, frame, job_id_out, error);
+	item.job = jobs_submit_prepare(jobs, frame, NULL, job_id_out, error);
 	if (item.job == NULL)
 		return *job_id_out != NULL;
 	item.message = g_bytes_get_data(frame->body, &item.len);
@@ -178,6 +190,7 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 {
 	LiveJob *lj = job_id ? g_hash_table_lookup(jobs->live, job_id) : NULL;
 	g_autoptr(CtiJob) stored = NULL;
+	GError *refused = NULL;
 
 	if (lj == NULL) {
 		stored = job_id ? store_get(jobs->store, job_id, NULL) : NULL;
@@ -202,6 +215,13 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 	}
 	if (lj->job->state != CTI_JOB_WAITING_USER)
 		return TRUE;
+	if (!jobs_reauthorize(lj, &refused)) {
+		jobs_log(lj, "retrieval by user=%s: %s", user, refused->message);
+		if (!g_error_matches(refused, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP))
+			jobs_finish(lj, CTI_JOB_FAILED, refused->message);
+		g_propagate_error(error, refused);
+		return FALSE;
+	}
 	lj->job->state = CTI_JOB_QUEUED;
 	lj->job->due_at = MAX(jobs_now(), lj->req->not_before);
 	if (!jobs_save(lj)) {

@@ -6,9 +6,13 @@
  * of the last hour, so a restart does not reset the limits), and the unfinished
  * jobs (queued, running, between retries; not those waiting for their
  * reader) counted from the live table.  The decision itself is ratelimit.c.
- * A sender's key is the milter's Identity field, else the AUTH login, else
- * the envelope sender, lower-cased; a job keeps it (jobs-004), a job stored
- * before that is counted under its AUTH login or envelope sender.
+ * A sender's key is the canonical identity ctid established itself
+ * (jobs-authz.c, never the frame's Identity field); a job keeps it
+ * (jobs-004), a job stored before that is counted under its AUTH login or
+ * envelope sender.  Dry runs (explain) spend a budget of their own: key
+ * "explain:<identity>" and a global counter "explain:", with the same
+ * numbers, so explanations never use up the call budget and calls never
+ * block explanations.
  * Notifications are never sent to the null sender nor in answer to mail
  * that carried Auto-Submitted other than "no", and at most
  * [limits] per_sender_notifications_per_hour go to one address (counted
@@ -20,17 +24,19 @@
 #include "log.h"
 #include "ratelimit.h"
 
-/* jobs_rate_key - see jobs-private.h */
-char *jobs_rate_key(const CtiIpcFrame *frame)
-{
-	static const char *const fields[] = {"Identity", "Auth-Authen", "Sender"};
+/* the global key of dry runs, and the prefix of their sender keys */
+#define LIMITS_EXPLAIN "explain:"
 
-	for (gsize i = 0; i < G_N_ELEMENTS(fields); i++) {
-		const char *v = ipc_frame_get(frame, fields[i]);
-		if (v != NULL && *v != '\0')
-			return g_ascii_strdown(v, -1);
-	}
-	return g_strdup("<>");
+/* jobs_rate_key - see jobs-private.h */
+char *jobs_rate_key(const char *identity, gboolean dry_run)
+{
+	return g_strconcat(dry_run ? LIMITS_EXPLAIN : "", identity, NULL);
+}
+
+/* limits_global_key - the global counter KEY counts in: dry runs have their own */
+static const char *limits_global_key(const char *key)
+{
+	return g_str_has_prefix(key, LIMITS_EXPLAIN) ? LIMITS_EXPLAIN : CTI_RATE_GLOBAL;
 }
 
 /* limits_login_key - the key of a job by its AUTH login, else its envelope sender (transfer full) */
@@ -61,17 +67,18 @@ static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts
 		 * limits bound those */
 		if (job_state_is_terminal(lj->job->state) || lj->job->state == CTI_JOB_WAITING_USER)
 			continue;
-		counts->global_active++;
 		k = limits_job_key(lj->job);
+		if (strcmp(limits_global_key(k), limits_global_key(key)) != 0)
+			continue;
+		counts->global_active++;
 		if (strcmp(k, key) == 0)
 			counts->sender_active++;
 	}
 }
 
 /* jobs_rate_admit - see jobs-private.h */
-gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error)
+gboolean jobs_rate_admit(CtidJobs *jobs, const char *key, GError **error)
 {
-	g_autofree char *key = jobs_rate_key(frame);
 	CtiRateCounts counts = {0};
 	CtiRateVerdict verdict;
 	CtiLimits limits;
@@ -80,6 +87,10 @@ gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **erro
 	ratelimit_limits_from_config(jobs->config, &limits);
 	ratelimit_log_prune(jobs->rates, now);
 	ratelimit_log_counts(jobs->rates, key, now, &counts);
+	if (strcmp(limits_global_key(key), CTI_RATE_GLOBAL) != 0) {
+		counts.global_minute = ratelimit_log_count(jobs->rates, LIMITS_EXPLAIN, now, 60);
+		counts.global_hour = ratelimit_log_count(jobs->rates, LIMITS_EXPLAIN, now, 3600);
+	}
 	limits_active(jobs, key, &counts);
 	ratelimit_check(&limits, &counts, &verdict);
 	if (!verdict.ok) {
@@ -91,13 +102,12 @@ gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **erro
 }
 
 /* jobs_rate_count - see jobs-private.h */
-void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame)
+void jobs_rate_count(CtidJobs *jobs, const char *key)
 {
-	g_autofree char *key = jobs_rate_key(frame);
 	gint64 now = jobs_now();
 
 	ratelimit_log_add(jobs->rates, key, now);
-	ratelimit_log_add(jobs->rates, CTI_RATE_GLOBAL, now);
+	ratelimit_log_add(jobs->rates, limits_global_key(key), now);
 }
 
 static void limits_resume_one(const char *rate_key, const char *auth_authen, const char *sender,
@@ -108,7 +118,7 @@ static void limits_resume_one(const char *rate_key, const char *auth_authen, con
 	    rate_key ? g_strdup(rate_key) : limits_login_key(auth_authen, sender);
 
 	ratelimit_log_add(jobs->rates, key, created);
-	ratelimit_log_add(jobs->rates, CTI_RATE_GLOBAL, created);
+	ratelimit_log_add(jobs->rates, limits_global_key(key), created);
 }
 
 /* limits_notice_key - the budget key of a notification: Notify-To, else the sender (transfer full) */

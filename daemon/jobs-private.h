@@ -165,12 +165,23 @@ void jobs_scenario_reset(LiveJob *lj);
 void jobs_scenario_free(LiveJob *lj);
 
 /* jobs-limits.c */
-/* jobs_rate_admit - may FRAME's sender submit one more? FALSE + CTI_RATELIMIT_ERROR */
-gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error);
-/* jobs_rate_count - FRAME's submission was accepted: count it */
-void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame);
-/* jobs_rate_key - the sender key FRAME's submission is counted under (transfer full) */
-char *jobs_rate_key(const CtiIpcFrame *frame);
+/* jobs_rate_admit - may the sender of KEY submit one more? FALSE + CTI_RATELIMIT_ERROR */
+gboolean jobs_rate_admit(CtidJobs *jobs, const char *key, GError **error);
+/* jobs_rate_count - a submission of KEY was accepted: count it */
+void jobs_rate_count(CtidJobs *jobs, const char *key);
+/* jobs_rate_key - the key a submission of the canonical IDENTITY is counted under: the
+ * identity, or for a dry run "explain:" and the identity, a budget of its own (transfer full) */
+char *jobs_rate_key(const char *identity, gboolean dry_run);
+
+/* jobs-authz.c */
+/* jobs_authorize - the canonical identity FRAME's REQ may run for (transfer full), or NULL
+ * + CTI_STORE_ERROR_PERM (refused) / _TEMP (policy DB); DIRECT_IDENTITY as
+ * jobs_submit_prepare */
+char *jobs_authorize(CtidJobs *jobs, const CtiIpcFrame *frame, const CtiRequest *req,
+                     const char *direct_identity, GError **error);
+/* jobs_reauthorize - LJ, fired by its reader, may still run for the identity it was
+ * accepted for; FALSE + error as jobs_authorize */
+gboolean jobs_reauthorize(LiveJob *lj, GError **error);
 /* jobs_rate_resume - count again the submissions of the last hour the store holds */
 gboolean jobs_rate_resume(CtidJobs *jobs, GError **error);
 /* jobs_notify_suppressed - why LJ's notification must not go out (HEADERS: the request

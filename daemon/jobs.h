@@ -28,11 +28,13 @@ gboolean jobs_resume(CtidJobs *jobs, GError **error);
 /* jobs_submit - a SUBMIT frame made durable; TRUE + job id (transfer full), or
  * FALSE + error: CTI_STORE_ERROR_TEMP means "try again later", others reject */
 gboolean jobs_submit(CtidJobs *jobs, const CtiIpcFrame *frame, char **job_id_out, GError **error);
-/* jobs_submit_prepare - check FRAME and build its job, not yet durable (transfer full).
+/* jobs_submit_prepare - check FRAME, authorize it against the policy DB (jobs-authz.c) and
+ * build its job, not yet durable (transfer full).  DIRECT_IDENTITY: the direct channel's
+ * identity (direct.c), NULL for the milter's frames, whose identity is established again.
  * NULL with *KNOWN_ID_OUT set (transfer full) when FRAME's Job-Id is stored already
  * (answer OK); NULL + error like jobs_submit otherwise */
-CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame, char **known_id_out,
-                            GError **error);
+CtiJob *jobs_submit_prepare(CtidJobs *jobs, const CtiIpcFrame *frame,
+                            const char *direct_identity, char **known_id_out, GError **error);
 /* jobs_submit_commit - make ITEMS durable in one group commit (store_submit_batch), then
  * adopt and schedule every stored job (its items[i].job becomes NULL); a job that was not
  * stored keeps its items[i].error and stays the caller's */

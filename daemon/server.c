@@ -160,7 +160,9 @@ static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 		}
 		req = direct;
 	}
-	job = jobs_submit_prepare(server->jobs, req, &known_id, &error);
+	job = jobs_submit_prepare(server->jobs, req,
+	                          direct ? ipc_frame_get(direct, "Auth-Authen") : NULL, &known_id,
+	                          &error);
 	if (job == NULL && known_id == NULL) {
 		submit_log_failure(req, error);
 		return reply_error(error);

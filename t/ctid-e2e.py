@@ -23,6 +23,12 @@ import time
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BUILD_DIR", ".."))
 CTID = os.path.join(BUILD, "daemon", "ctid")
 PBXSIM = os.path.join(BUILD, "pbx-sim", "pbx-sim")
+CTICTL = os.path.join(BUILD, "cli", "ctictl")
+
+# ctid authorizes every SUBMIT against the policy DB itself: the senders of
+# these tests, their extensions and the mailboxes they may name
+SENDERS = ("alice", "bob", "carol", "dave", "erin")
+EXTENSIONS = ["%d" % n for n in list(range(2001, 2011)) + list(range(3001, 3011)) + [4999]]
 
 SIM_CONF = """\
 [sim]
@@ -149,12 +155,28 @@ class Stack:
                     "default_monitor_time=8\n"
                     "[pbx]\nhost=127.0.0.1\nport=%d\nsession=%s\nuser=cti\npassword=secret\n"
                     "session_duration=10\nreconnect_min_ms=100\nreconnect_max_ms=500\n"
+                    "[policy]\ndb=%s/policy.db\n[identity]\ndefault_domain=example.test\n"
                     # no rate limits here: t/ctid-limits.py tests them
                     "[limits]\nper_sender_per_minute=0\nper_sender_per_hour=0\nglobal_per_minute=0\n"
                     "global_per_hour=0\nper_sender_concurrent=0\nglobal_concurrent=0\n"
                     "per_sender_notifications_per_hour=0\n"
-                    % (self.sock, tmp, tmp, tmp, sendmail, self.port, style))
+                    % (self.sock, tmp, tmp, tmp, sendmail, self.port, style, tmp))
         self.procs = []
+        self.seed_policy()
+
+    def ctictl(self, *args):
+        subprocess.run([CTICTL, "-c", os.path.join(self.tmp, "mailcti.conf")] + list(args),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def seed_policy(self):
+        """every test sender registered as its address, granted every extension but 2001,
+        which only alice has"""
+        for who in SENDERS:
+            ident = "%s@example.test" % who
+            self.ctictl("sender", "add", ident)
+            for ext in EXTENSIONS if who == "alice" else EXTENSIONS[1:]:
+                self.ctictl("sender", "grant", ident, ext)
+            self.ctictl("sender", "grant", ident, "--mailbox", "*@example.test")
 
     def start_pbx(self):
         log = open(os.path.join(self.tmp, "pbx.stderr"), "a")
@@ -221,6 +243,7 @@ class Stack:
         msgid = "req-%d@example.test" % time.time_ns()
         extra = [("Job-Id", job_id)] if job_id else []
         return ipc(self.sock, "SUBMIT", [("Request", canonical(fields)), ("Sender", "alice@example.test"),
+                                          ("Auth-Authen", "alice"),
                                           ("Recipient", "call@example.test"), ("Queue-Id", queue_id),
                                           ("Message-Id", "<%s>" % msgid)] + extra,
                    body=request_mail(fields, msgid))
@@ -356,6 +379,18 @@ def run_scenario(st, style):
     # 5. bad request and repeated Job-Id
     r = st.submit([("Source", "2001"), ("Destinaton", "1")])
     check(r["verb"] == "REJECT", "unparsable request: REJECT")
+    # ctid authorizes every SUBMIT itself: the frame's Identity is not believed
+    fields = [("Source", "2001"), ("Destination", "0312345678")]
+    for extra, what in (([("Identity", "alice@example.test")], "no AUTH login"),
+                        ([("Auth-Authen", "mallory")], "an unregistered login"),
+                        ([("Auth-Authen", "bob"), ("Identity", "alice")], "bob claiming alice")):
+        n = len(st.rx("MakeCall"))
+        r = ipc(st.sock, "SUBMIT", [("Request", canonical(fields)), ("Sender", ""),
+                                    ("Recipient", "call@example.test")] + extra,
+                body=request_mail(fields, "forged-%d@example.test" % time.time_ns()))
+        check(r["verb"] == "REJECT" and "not" in r.get("Reason", ""),
+              "SUBMIT with %s: REJECT (%s: %s)" % (what, r["verb"], r.get("Reason")))
+        check(len(st.rx("MakeCall")) == n, "SUBMIT with %s: nothing dialled" % what)
     jid = "0123456789abcdef0123456789abcdef"
     r1 = st.submit([("Source", "2001"), ("Destination", "2005"), ("Trigger", "user"), ("Mailbox", "bob@example.test")],
                    job_id=jid)

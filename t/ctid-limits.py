@@ -6,7 +6,8 @@ and a recording sendmail in a temporary directory) with low [limits], SUBMITs
 requests over ctid's ipc socket and checks: the request over a limit is
 answered TEMPFAIL (or REJECT with over_limit=reject) with Enhanced-Status
 4.7.1 (5.7.1) and a Reason naming the limit, and never reaches the PBX; the
-Identity field keys the counters; notifications to the null sender and past
+account keys the counters ("carol" and "carol@example.test" are one), never
+the frame's Identity field; notifications to the null sender and past
 the per-address budget are not sent; both kinds of counter survive a restart
 of ctid.  Every process started here is stopped.
 
@@ -35,7 +36,7 @@ def configure(st, limits):
         f.write(text + "[limits]\n" + "".join("%s=%s\n" % kv for kv in limits.items()))
 
 
-def submit(st, source, sender="alice@example.test", identity=None, auth=None):
+def submit(st, source, sender="alice@example.test", identity=None, auth="alice"):
     fields = [("Source", source), ("Destination", "0312345678")]
     msgid = "lim-%d@example.test" % time.time_ns()
     extra = [("Identity", identity)] if identity else []
@@ -91,12 +92,16 @@ def tempfail_scenario(tmp):
         check(r3.get("Enhanced-Status") == "4.7.1", "Enhanced-Status 4.7.1")
         check("at most 2 requests per minute per sender" in r3.get("Reason", ""),
               "Reason names the limit: %s" % r3.get("Reason"))
-        # another sender has its own counter; the Identity field keys it
-        r4 = submit(st, "2004", identity="carol")
-        check(r4["verb"] == "OK", "another identity is not limited by alice's count")
-        r5 = submit(st, "2005", sender="bob@example.test", auth="bob")
+        # the frame's Identity field keys nothing: alice claiming to be carol is still alice
+        r3b = submit(st, "2003", identity="carol@example.test")
+        check(r3b["verb"] == "TEMPFAIL", "a claimed Identity does not escape alice's limit (%s)"
+              % r3b["verb"])
+        # another account has its own counter, whichever spelling of it logs in
+        r4 = submit(st, "2004", sender="carol@example.test", auth="carol")
+        check(r4["verb"] == "OK", "another account is not limited by alice's count")
+        r5 = submit(st, "2005", sender="bob@example.test", auth="bob@example.test")
         check(r5["verb"] == "OK", "an AUTH login is a key of its own")
-        r6 = submit(st, "2006", sender="dave@example.test")
+        r6 = submit(st, "2006", sender="dave@example.test", auth="dave")
         check(r6["verb"] == "TEMPFAIL" and "on this gateway" in r6.get("Reason", ""),
               "the global limit (4 a minute) names itself: %s" % r6.get("Reason"))
         wait_for(lambda: dialled(st, "2002") and dialled(st, "2005"))
@@ -123,8 +128,8 @@ def reject_scenario(tmp):
         start(st)
         r0 = submit(st, "2007", sender="")
         check(r0["verb"] == "OK", "a null-sender request (direct SUBMIT) is taken")
-        r1 = submit(st, "2008", sender="erin@example.test")
-        r2 = submit(st, "2009", sender="erin@example.test")
+        r1 = submit(st, "2008", sender="erin@example.test", auth="erin")
+        r2 = submit(st, "2009", sender="erin@example.test", auth="Erin@example.test")
         check(r1["verb"] == "OK", "first request of the minute accepted")
         check(r2["verb"] == "REJECT" and r2.get("Enhanced-Status") == "5.7.1",
               "over_limit=reject: REJECT with 5.7.1 (%s %s)" % (r2["verb"], r2.get("Enhanced-Status")))
