@@ -79,7 +79,8 @@ static void authz_extension(Authz *a, const char *field, const char *ext, const 
 	if (ext == NULL)
 		return;
 	if (policy_check_extension(a->db, a->in->identity, ext, verb, role, &error))
-		authz_line(a, "%s %s: granted to '%s'", field, ext, a->in->identity);
+		authz_line(a, "%s: '%s' may %s extension %s%s", field, a->in->identity, verb, ext,
+		           role);
 	else
 		authz_policy_error(a, field, error);
 }
@@ -98,8 +99,8 @@ static void authz_mailbox(Authz *a)
 		return;
 	}
 	if (policy_check_mailbox(a->db, a->in->identity, mailbox, &error))
-		authz_line(a, "Mailbox %s%s: granted to '%s'", mailbox,
-		           req->mailbox ? "" : " (the recipient)", a->in->identity);
+		authz_line(a, "Mailbox: '%s' may name mailbox %s%s", a->in->identity, mailbox,
+		           req->mailbox ? "" : " (the recipient)");
 	else
 		authz_policy_error(a, "Mailbox", error);
 }
@@ -147,8 +148,7 @@ static void authz_devices(Authz *a)
 	if (authz_diverts(req->action)) {
 		g_autofree char *verb =
 		    g_strdup_printf("%s the diversion of", request_action_name(req->action));
-		authz_extension(a, "Destination", req->destination, verb,
-		                " (only the sender's own extensions are diverted)");
+		authz_extension(a, "Destination", req->destination, verb, "");
 	}
 	authz_number(a, "Destination", req->destination);
 	authz_number(a, "Forward-To", req->forward_to);

@@ -61,7 +61,7 @@ typedef struct {
 
 static const AuthzCase cases[] = {
     /* connect: Source granted, Destination by the rules */
-    {"Source: 2001\nDestination: 0312345678\n", A, ALI, CTI_AUTHZ_ALLOW, "Source 2001: granted"},
+    {"Source: 2001\nDestination: 0312345678\n", A, ALI, CTI_AUTHZ_ALLOW, "may use extension 2001 as Source"},
     {"Source: 2007\nDestination: 0312345678\n", A, ALI, CTI_AUTHZ_REFUSE,
      "may not use extension 2007 as Source (granted: 2001, 2002)"},
     {"Source: 2001\nDestination: 0900123456\n", A, ALI, CTI_AUTHZ_REFUSE,
@@ -75,14 +75,14 @@ static const AuthzCase cases[] = {
     {"Action: conference\nSource: 2001\nDestination: 0900111\n", A, ALI, CTI_AUTHZ_REFUSE,
      "Destination: destination 0900111 refused"},
     {"Action: intrude\nSource: 2002\nDestination: 2007\n", A, ALI, CTI_AUTHZ_ALLOW,
-     "Source 2002: granted"},
+     "may use extension 2002 as Source"},
     {"Action: intrude\nSource: 2007\nDestination: 2001\n", A, ALI, CTI_AUTHZ_REFUSE,
      "may not use extension 2007 as Source"},
     {"Action: intrude\nSource: 2001\nDestination: 0900111\n", A, ALI, CTI_AUTHZ_REFUSE,
      "refused by policy rule"},
     /* forward-set: the diverted device must be the sender's own, Forward-To by the rules */
     {"Action: forward-set\nSource: 2001\nDestination: 2002\nForward-To: 0312345678\n", A, ALI,
-     CTI_AUTHZ_ALLOW, "Destination 2002: granted"},
+     CTI_AUTHZ_ALLOW, "may forward-set the diversion of extension 2002"},
     {"Action: forward-set\nSource: 2001\nDestination: 2007\nForward-To: 2001\n", A, ALI,
      CTI_AUTHZ_REFUSE, "may not forward-set the diversion of extension 2007"},
     {"Action: forward-set\nSource: 2001\nDestination: 2002\nForward-To: 0900123\n", A, ALI,
@@ -91,7 +91,7 @@ static const AuthzCase cases[] = {
      CTI_AUTHZ_REFUSE, "may not use extension 2007 as Source"},
     /* forward-clear: the same for the device whose diversion is removed */
     {"Action: forward-clear\nSource: 2001\nDestination: 2001\n", A, ALI, CTI_AUTHZ_ALLOW,
-     "Destination 2001: granted"},
+     "may forward-clear the diversion of extension 2001"},
     {"Action: forward-clear\nSource: 2001\nDestination: 2007\n", A, ALI, CTI_AUTHZ_REFUSE,
      "may not forward-clear the diversion of extension 2007"},
     /* the envelope sender and Notify-To belong to the identity */
@@ -108,7 +108,7 @@ static const AuthzCase cases[] = {
      "does not belong"},
     /* Trigger: user: the Mailbox, by default the recipient */
     {"Source: 2001\nDestination: 2003\nTrigger: user\n", A, ALI, CTI_AUTHZ_ALLOW,
-     "Mailbox alice@pbx.example (the recipient): granted"},
+     "may name mailbox alice@pbx.example (the recipient)"},
     {"Source: 2001\nDestination: 2003\nTrigger: user\nMailbox: bob@pbx.example\n", A, ALI,
      CTI_AUTHZ_REFUSE, "may not name mailbox bob@pbx.example"},
     /* unregistered */
