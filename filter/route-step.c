@@ -2,7 +2,8 @@
  * routing DB and turn relay_decide()'s answer into milter actions or an error.
  *
  * route_step_run() is the plain function (DB handle and policy passed in) that
- * Check drives; route_step_decide() wraps it for the milter's threads: it
+ * Check drives; the lookup and the decision are lib/routing.c, shared with
+ * the dry run (lib/explain.c); route_step_decide() wraps it for the milter's threads: it
  * holds the process-wide RouteStep mutex around every use of the one
  * CtiRouteDb (SQLite opened without its own mutex), opens the DB lazily and
  * stamps the hop with the current time.  The RouteStep owns the DB handle;
@@ -16,6 +17,7 @@
 
 #include "log.h"
 #include "reply.h"
+#include "routing.h"
 
 struct RouteStep {
 	const CtiConfig *config;
@@ -42,96 +44,14 @@ char *route_step_date(gint64 unix_seconds)
 }
 
 /* route_step_db_error - a lookup failure as a FILTER_ERROR: DB trouble is temporary */
-static void route_step_db_error(const GError *local, const char *what, GError **error)
+static void route_step_db_error(GError *local, GError **error)
 {
 	int code = local->domain == CTI_ROUTE_ERROR && local->code == CTI_ROUTE_ERROR_INVALID
 	               ? FILTER_ERROR_REQUEST
 	               : FILTER_ERROR_TEMP;
 
-	if (code == FILTER_ERROR_REQUEST)
-		g_set_error(error, FILTER_ERROR, code, "%s cannot be routed: %s", what,
-		            local->message);
-	else
-		g_set_error(error, FILTER_ERROR, code, "routes DB lookup of %s: %s", what,
-		            local->message);
-}
-
-/* route_step_by_number - the lookup of the Destination; NULL with no error when there is none */
-static CtiRouteResult *route_step_by_number(CtiRouteDb *db, const char *destination, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	g_autofree char *what = NULL;
-	CtiRouteResult *result;
-
-	if (destination == NULL || *destination == '\0')
-		return NULL;
-	result = route_lookup(db, destination, &local);
-	if (result == NULL) {
-		what = g_strdup_printf("Destination: '%s'", destination);
-		route_step_db_error(local, what, error);
-	}
-	return result;
-}
-
-/* route_step_by_address - the lookup of the recipient; an address the DB
- * cannot parse has no route of its own (NULL, no error) */
-static CtiRouteResult *route_step_by_address(CtiRouteDb *db, const char *recipient, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	CtiRouteResult *result;
-
-	if (recipient == NULL || strchr(recipient, '@') == NULL)
-		return NULL;
-	result = route_lookup(db, recipient, &local);
-	if (result == NULL && !g_error_matches(local, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_INVALID))
-		route_step_db_error(local, recipient, error);
-	return result;
-}
-
-static gboolean route_step_specific(const CtiRouteResult *result, gboolean number)
-{
-	const CtiRoute *w = result ? result->winner : NULL;
-
-	if (w == NULL)
-		return FALSE;
-	return number ? w->kind == CTI_ROUTE_PREFIX && *w->key != '\0'
-	              : w->kind != CTI_ROUTE_PREFIX;
-}
-
-/* route_step_lookup - the result that decides (NULL: no route at all), and
- * in LOOKED_UP what it was taken for; FALSE + error on a DB failure */
-static gboolean route_step_lookup(CtiRouteDb *db, const RouteStepInput *in, CtiRouteResult **out,
-                                  const char **looked_up, GError **error)
-{
-	const char *destination = in->request->destination;
-	g_autoptr(CtiRouteResult) by_number = NULL;
-	g_autoptr(CtiRouteResult) by_address = NULL;
-	GError *local = NULL;
-
-	*out = NULL;
-	*looked_up = "";
-	if (db == NULL)
-		return TRUE;
-	by_number = route_step_by_number(db, destination, &local);
-	if (local == NULL && !route_step_specific(by_number, TRUE))
-		by_address = route_step_by_address(db, in->recipient, &local);
-	if (local != NULL) {
-		g_propagate_error(error, local);
-		return FALSE;
-	}
-	if (route_step_specific(by_address, FALSE)) {
-		*looked_up = in->recipient;
-		*out = g_steal_pointer(&by_address);
-	} else if (by_number != NULL) {
-		*looked_up = destination;
-		*out = g_steal_pointer(&by_number);
-	} else if (by_address != NULL) {
-		*looked_up = in->recipient;
-		*out = g_steal_pointer(&by_address);
-	}
-	if (*out != NULL && (*out)->winner == NULL)
-		*looked_up = "";
-	return TRUE;
+	g_set_error_literal(error, FILTER_ERROR, code, local->message);
+	g_error_free(local);
 }
 
 /* route_step_refusal - the FILTER_ERROR for a decision that is not LOCAL/FORWARD */
@@ -191,17 +111,17 @@ static gboolean route_step_check_target(const CtiRelayDecision *d, const RouteSt
 RouteStepResult *route_step_run(CtiRouteDb *db, const RouteStepInput *in,
                                 const CtiRelayPolicy *policy, GError **error)
 {
-	g_autoptr(CtiRouteResult) result = NULL;
 	g_autoptr(CtiRelayDecision) d = NULL;
-	const char *looked_up = "";
-	const char *subject;
+	g_autofree char *looked_up = NULL;
+	GError *local = NULL;
 
 	g_return_val_if_fail(in != NULL && in->request != NULL && policy != NULL, NULL);
-	if (!route_step_lookup(db, in, &result, &looked_up, error))
+	d = routing_decide(db, in->request->destination, in->recipient, in->hops, policy,
+	                   &looked_up, &local);
+	if (d == NULL) {
+		route_step_db_error(local, error);
 		return NULL;
-	subject = in->request->destination ? in->request->destination
-	                                   : (in->recipient ? in->recipient : "");
-	d = relay_decide(*looked_up ? looked_up : subject, result, in->hops, policy);
+	}
 	switch (d->action) {
 	case CTI_RELAY_FORWARD:
 		if (!route_step_check_target(d, in, error))

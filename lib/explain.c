@@ -18,12 +18,12 @@
 #include "authz.h"
 #include "identity.h"
 #include "media.h"
-#include "number.h"
 #include "parts.h"
 #include "policy.h"
 #include "relay.h"
 #include "request.h"
 #include "route.h"
+#include "routing.h"
 #include "scenario.h"
 
 /* GMime 3.2 declares no autoptr cleanups of its own */
@@ -42,7 +42,6 @@ typedef struct {
 	char *summary;
 	CtiRequest *req;
 	char *identity;
-	char *number; /* normalised destination */
 } Ex;
 
 static void ex_gmime_init(void)
@@ -263,22 +262,19 @@ static void report_decision(Ex *ex, const CtiRelayDecision *d)
 	}
 }
 
+/* check_route - routing_decide(), the decision the milter's routing step takes */
 static void check_route(Ex *ex)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(CtiRouteDb) db = NULL;
-	g_autoptr(CtiRouteResult) result = NULL;
 	g_autoptr(CtiRelayDecision) d = NULL;
 	g_auto(GStrv) hops = hop_values(ex->msg);
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
 	g_autofree char *date = g_date_time_format(now, "%a, %d %b %Y %H:%M:%S +0000");
+	g_autofree char *looked_up = NULL;
 	CtiRelayPolicy policy;
 
 	section(ex, "Route");
-	if (ex->number == NULL) {
-		line(ex, "no destination: executed here");
-		return;
-	}
 	if (!relay_policy_from_config(ex->config, &policy, &error)) {
 		line(ex, "[routing] settings: %s", error->message);
 		decide(ex, CTI_EXPLAIN_TEMP, "deferred: bad [routing] settings");
@@ -292,20 +288,23 @@ static void check_route(Ex *ex)
 		decide(ex, CTI_EXPLAIN_TEMP, "deferred: the routes DB is unavailable");
 		return;
 	}
-	if (db != NULL) {
+	g_clear_error(&error);
+	if (db != NULL)
 		route_set_international_prefix(db, ex->config->international_prefix);
-		result = route_lookup(db, ex->number, &error);
-		if (result == NULL) {
-			line(ex, "lookup of %s: %s", ex->number, error->message);
-			decide(ex, CTI_EXPLAIN_REFUSE, "refused: %s", error->message);
-			return;
-		}
-		line(ex, "lookup of %s: %s", ex->number, result->why);
-	} else {
-		line(ex, "no routes DB: every destination takes the default route");
+	else
+		line(ex, "no routes DB: every request takes the default route");
+	d = routing_decide(db, ex->req->destination, ex->env->recipient, (const char *const *)hops,
+	                   &policy, &looked_up, &error);
+	if (d == NULL) {
+		gboolean bad = g_error_matches(error, CTI_ROUTE_ERROR, CTI_ROUTE_ERROR_INVALID);
+
+		line(ex, "%s", bad ? error->message : "the routes DB lookup failed");
+		decide(ex, bad ? CTI_EXPLAIN_REFUSE : CTI_EXPLAIN_TEMP, "%s: %s",
+		       bad ? "refused" : "deferred", bad ? error->message : "the routes DB failed");
+		return;
 	}
+	line(ex, "looked up: %s", *looked_up ? looked_up : "nothing matched: the default route");
 	line(ex, "hop traces received: %u", g_strv_length(hops));
-	d = relay_decide(ex->number, result, (const char *const *)hops, &policy);
 	report_decision(ex, d);
 }
 
@@ -424,9 +423,6 @@ static void run_checks(Ex *ex)
 	}
 	if (!check_request(ex))
 		return;
-	if (ex->req->destination != NULL &&
-	    !number_normalise(ex->req->destination, &ex->number, &error))
-		ex->number = g_strdup(ex->req->destination);
 	db = open_policy(ex);
 	check_identity(ex, db);
 	check_policy(ex, db);
@@ -445,7 +441,6 @@ CtiExplanation *explain_message(const CtiConfig *config, const void *data, gsize
 	         NULL,
 	         g_string_new(NULL),
 	         CTI_EXPLAIN_NONE,
-	         NULL,
 	         NULL,
 	         NULL,
 	         NULL};
@@ -473,7 +468,6 @@ CtiExplanation *explain_message(const CtiConfig *config, const void *data, gsize
 	g_clear_object(&ex.msg);
 	request_free(ex.req);
 	g_free(ex.identity);
-	g_free(ex.number);
 	return res;
 }
 

@@ -559,6 +559,9 @@ START_TEST(test_explain_address)
 }
 END_TEST
 
+/* the SMTP AUTH login drive_envelope() uses (NULL: none) */
+static const char *drive_auth = "alice";
+
 /* drive_envelope - MAIL through end of message with SENDER and RCPTS (NULL-ended) */
 static gboolean drive_envelope(const Mail *mail, const char *sender, const char *const *rcpts,
                                AuthzStep *authz, FilterOutcome *outcome, GError **error)
@@ -566,7 +569,7 @@ static gboolean drive_envelope(const Mail *mail, const char *sender, const char 
 	g_autoptr(FilterMsg) msg = filter_msg_new(config);
 
 	filter_msg_set_authz(msg, authz);
-	filter_msg_envelope(msg, sender, NULL, "127.0.0.1");
+	filter_msg_envelope(msg, sender, drive_auth, "127.0.0.1");
 	for (const char *const *r = rcpts; *r; r++)
 		filter_msg_recipient(msg, *r);
 	for (const char *const *h = mail->headers; *h; h += 2)
@@ -580,7 +583,8 @@ static gboolean drive_envelope(const Mail *mail, const char *sender, const char 
 	BODY_START "Source: 2009\r\nDestination: 0312345678\r\nNotify-To: victim@else.example\r\n" \
 	           "Trigger: user\r\nNot-Before: 2099-01-01T00:00:00Z\r\n--b1--\r\n"
 
-/* a request to explain@: a dry-run job for the sender, authorization left to the explanation */
+/* a request to explain@ from an identified sender: a dry-run job for the sender, the grants
+ * left to the explanation; unidentified or another's envelope sender: 550, nothing sent */
 START_TEST(test_eom_explain)
 {
 	static const char *const only[] = {"<explain@test.example>", NULL};
@@ -628,6 +632,21 @@ START_TEST(test_eom_explain)
 	                          (const char *const[]){"<call@test.example>", NULL}, authz,
 	                          &outcome, &error));
 	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED));
+	filter_outcome_clear(&outcome);
+	g_clear_error(&error);
+	/* no login: no explanation is mailed to whatever the envelope says */
+	drive_auth = NULL;
+	ck_assert(!drive_envelope(&mail, "<alice@test.example>", rcpts, authz, &outcome, &error));
+	drive_auth = "alice";
+	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED));
+	ck_assert_msg(strstr(error->message, "explanation not sent") &&
+	                  strstr(error->message, "not identified"),
+	              "%s", error->message);
+	filter_outcome_clear(&outcome);
+	g_clear_error(&error);
+	/* alice's login with bob's envelope sender */
+	ck_assert(!drive_envelope(&mail, "<bob@test.example>", rcpts, authz, &outcome, &error));
+	ck_assert_msg(strstr(error->message, "does not belong"), "%s", error->message);
 	filter_outcome_clear(&outcome);
 }
 END_TEST
