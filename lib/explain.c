@@ -365,6 +365,8 @@ static void check_scenario(Ex *ex)
 	refs = parts_scenario_refs(ex->parts);
 	if (text != NULL)
 		sc = scenario_parse(text, strlen(text), refs, ex->parts->len, &error);
+	if (sc != NULL && !scenario_check_runnable(sc, refs, ex->parts->len, &error))
+		g_clear_pointer(&sc, scenario_free);
 	if (sc == NULL) {
 		line(ex, "scenario: %s", error->message);
 		decide(ex, CTI_EXPLAIN_REFUSE, "refused: scenario: %s", error->message);
