@@ -42,15 +42,14 @@ static const char *const generic_types[] = {
 
 /* File-name extensions, for generic types and for parts with no type. */
 static const KindRow ext_rows[] = {
-    {"xml", CTI_PART_SCENARIO}, {"wav", CTI_PART_VOICE},
-    {"wave", CTI_PART_VOICE},  {"au", CTI_PART_VOICE},     {"snd", CTI_PART_VOICE},
-    {"aif", CTI_PART_VOICE},   {"aiff", CTI_PART_VOICE},   {"aifc", CTI_PART_VOICE},
-    {"flac", CTI_PART_VOICE},  {"ogg", CTI_PART_VOICE},    {"oga", CTI_PART_VOICE},
-    {"opus", CTI_PART_VOICE},  {"mp3", CTI_PART_VOICE},    {"ul", CTI_PART_VOICE},
-    {"ulaw", CTI_PART_VOICE},  {"mulaw", CTI_PART_VOICE},  {"al", CTI_PART_VOICE},
-    {"alaw", CTI_PART_VOICE},  {"gsm", CTI_PART_VOICE},    {"caf", CTI_PART_VOICE},
-    {"pdf", CTI_PART_FAX},     {"tif", CTI_PART_FAX},      {"tiff", CTI_PART_FAX},
-    {"txt", CTI_PART_TEXT},
+    {"xml", CTI_PART_SCENARIO}, {"wav", CTI_PART_VOICE},  {"wave", CTI_PART_VOICE},
+    {"au", CTI_PART_VOICE},     {"snd", CTI_PART_VOICE},  {"aif", CTI_PART_VOICE},
+    {"aiff", CTI_PART_VOICE},   {"aifc", CTI_PART_VOICE}, {"flac", CTI_PART_VOICE},
+    {"ogg", CTI_PART_VOICE},    {"oga", CTI_PART_VOICE},  {"opus", CTI_PART_VOICE},
+    {"mp3", CTI_PART_VOICE},    {"ul", CTI_PART_VOICE},   {"ulaw", CTI_PART_VOICE},
+    {"mulaw", CTI_PART_VOICE},  {"al", CTI_PART_VOICE},   {"alaw", CTI_PART_VOICE},
+    {"gsm", CTI_PART_VOICE},    {"caf", CTI_PART_VOICE},  {"pdf", CTI_PART_FAX},
+    {"tif", CTI_PART_FAX},      {"tiff", CTI_PART_FAX},   {"txt", CTI_PART_TEXT},
 };
 
 static CtiPartKind kind_by_extension(const char *filename)

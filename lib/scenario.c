@@ -550,13 +550,15 @@ gboolean scenario_check_runnable(const CtiScenario *scenario, const CtiScenarioP
 		const CtiStep *step = g_ptr_array_index(scenario->steps, i);
 
 		if (step->kind == CTI_STEP_DIAL) {
-			set_error_at(error, CTI_SCENARIO_ERROR_UNSUPPORTED, step->line, step->column,
+			set_error_at(error, CTI_SCENARIO_ERROR_UNSUPPORTED, step->line,
+			             step->column,
 			             "<Dial> is not supported: a scenario cannot dial out on this "
 			             "gateway (send a separate request)");
 			return FALSE;
 		}
-		if ((step->kind == CTI_STEP_PLAY || step->kind == CTI_STEP_FAX) && step->part >= 0 &&
-		    (gsize)step->part < n_parts && parts[step->part].is_request) {
+		if ((step->kind == CTI_STEP_PLAY || step->kind == CTI_STEP_FAX) &&
+		    step->part >= 0 && (gsize)step->part < n_parts &&
+		    parts[step->part].is_request) {
 			set_error_at(error, CTI_SCENARIO_ERROR_PART, step->line, step->column,
 			             "<%s> names '%.100s', the request part, which is never media",
 			             scenario_step_name(step->kind), step->text);

@@ -52,12 +52,12 @@ typedef struct {
 
 #define CTI_SCENARIO_ERROR (scenario_error_quark())
 typedef enum {
-	CTI_SCENARIO_ERROR_SYNTAX, /* not well-formed XML, not <Response> */
-	CTI_SCENARIO_ERROR_VERB,   /* unknown verb or bad nesting */
-	CTI_SCENARIO_ERROR_ATTR,   /* unknown attribute or bad attribute value */
-	CTI_SCENARIO_ERROR_VALUE,  /* bad element content */
-	CTI_SCENARIO_ERROR_PART,   /* a referenced part is missing */
-	CTI_SCENARIO_ERROR_LIMIT,  /* too big, too many steps */
+	CTI_SCENARIO_ERROR_SYNTAX,      /* not well-formed XML, not <Response> */
+	CTI_SCENARIO_ERROR_VERB,        /* unknown verb or bad nesting */
+	CTI_SCENARIO_ERROR_ATTR,        /* unknown attribute or bad attribute value */
+	CTI_SCENARIO_ERROR_VALUE,       /* bad element content */
+	CTI_SCENARIO_ERROR_PART,        /* a referenced part is missing */
+	CTI_SCENARIO_ERROR_LIMIT,       /* too big, too many steps */
 	CTI_SCENARIO_ERROR_UNSUPPORTED, /* valid TwiML this gateway cannot run: <Dial> */
 } CtiScenarioError;
 GQuark scenario_error_quark(void);

@@ -561,7 +561,9 @@ START_TEST(test_eom_addressed)
 		fake_ctid_join(&fake);
 		ck_assert_msg(outcome.is_request && outcome.ordinary == NULL, "%s", c->what);
 		ck_assert_str_eq(ipc_frame_get(fake.received, "Recipient"), c->ran_for);
-		ck_assert_str_eq(ipc_frame_get(fake.received, "Mailbox") ? ipc_frame_get(fake.received, "Mailbox") : "",
+		ck_assert_str_eq(ipc_frame_get(fake.received, "Mailbox")
+		                     ? ipc_frame_get(fake.received, "Mailbox")
+		                     : "",
 		                 c->mailbox ? c->mailbox : "");
 		fake_ctid_stop(&fake, ctid_path);
 	}

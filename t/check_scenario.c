@@ -246,8 +246,8 @@ START_TEST(test_runnable)
 	}
 	ck_assert_msg(!ok, "case %d runnable", _i);
 	ck_assert_int_eq(error->code, c->code);
-	ck_assert_msg(g_str_has_prefix(error->message, c->prefix), "case %d: '%s' does not start '%s'",
-	              _i, error->message, c->prefix);
+	ck_assert_msg(g_str_has_prefix(error->message, c->prefix),
+	              "case %d: '%s' does not start '%s'", _i, error->message, c->prefix);
 }
 END_TEST
 

@@ -590,9 +590,11 @@ START_TEST(test_migration_dry_run)
 	g_autofree char *insert = g_strdup_printf(
 	    "INSERT INTO jobs (id, state, request, sender, recipient, created, rate_key) VALUES "
 	    "('%s', 'success', 'Source: 1', 'a@b', 'call@b', 1, 'a'); "
-	    "INSERT INTO attempts (job_id, number, started, outcome) VALUES ('%s', 1, 5, 'answered');",
+	    "INSERT INTO attempts (job_id, number, started, outcome) VALUES ('%s', 1, 5, "
+	    "'answered');",
 	    id, id);
-	g_autofree char *dry = g_strdup_printf("UPDATE jobs SET state = 'dry-run' WHERE id = '%s'", id);
+	g_autofree char *dry =
+	    g_strdup_printf("UPDATE jobs SET state = 'dry-run' WHERE id = '%s'", id);
 	g_autoptr(GError) error = NULL;
 	gsize n = 0;
 	const CtiStoreMigration *m = store_schema_migrations(&n);
@@ -615,11 +617,12 @@ START_TEST(test_migration_dry_run)
 	store_close(s);
 	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(raw, dry, NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(raw,
-	                                    "SELECT count(*) FROM attempts JOIN jobs ON jobs.id = job_id "
-	                                    "WHERE outcome = 'answered' AND rate_key = 'a'",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(raw,
+	                       "SELECT count(*) FROM attempts JOIN jobs ON jobs.id = job_id "
+	                       "WHERE outcome = 'answered' AND rate_key = 'a'",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
 	sqlite3_finalize(st);
