@@ -52,7 +52,7 @@ static gboolean jobs_list_request(CtiIpcFrame *req, const char *state, const cha
 			g_set_error(
 			    error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "unknown state '%s' (queued, waiting-user, running, retry-wait, "
-			    "success, failed, timeout, cancelled, refused, expired)",
+			    "success, failed, timeout, cancelled, refused, expired, dry-run)",
 			    state);
 			return FALSE;
 		}

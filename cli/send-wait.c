@@ -82,8 +82,8 @@ int send_exit_for_status(const char *status)
 {
 	if (status == NULL)
 		return SEND_EXIT_NO_RESULT;
-	if (strcmp(status, "success") == 0)
-		return SEND_EXIT_SUCCESS;
+	if (strcmp(status, "success") == 0 || strcmp(status, "dry-run") == 0)
+		return SEND_EXIT_SUCCESS; /* a dry run that was explained did what it was asked */
 	if (strcmp(status, "failed") == 0)
 		return SEND_EXIT_FAILED;
 	if (strcmp(status, "timeout") == 0)

@@ -280,6 +280,7 @@ static gboolean retryable(CtiJobState state)
 	case CTI_JOB_SUCCESS:
 	case CTI_JOB_REFUSED:
 	case CTI_JOB_EXPIRED:
+	case CTI_JOB_DRY_RUN:
 		return FALSE;
 	}
 	return FALSE;
@@ -343,7 +344,7 @@ CtiIpcFrame *admin_retry(CtidJobs *jobs, const CtiIpcFrame *req)
 /* ---- statistics ---- */
 
 typedef struct {
-	int by_state[CTI_JOB_EXPIRED + 1];
+	int by_state[CTI_JOB_LAST + 1];
 	int attempts;
 	GHashTable *outcomes; /* outcome -> count (GINT_TO_POINTER) */
 	GArray *answer_ms;    /* gint64: time to answer of answered attempts */
@@ -380,7 +381,7 @@ static void stats_reply(Stats *st, CtiIpcFrame *reply)
 	gint64 sum = 0;
 	guint n = st->answer_ms->len;
 
-	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_EXPIRED; s++) {
+	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_LAST; s++) {
 		g_autofree char *name = g_strdup_printf("Jobs-%s", job_state_name(s));
 
 		ipc_frame_addf(reply, name, "%d", st->by_state[s]);

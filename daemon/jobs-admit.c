@@ -239,8 +239,8 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
  * Notify-Unconfirmed-Age: seconds since the oldest of them finished) */
 void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply)
 {
-	int counts[CTI_JOB_EXPIRED + 1] = {0};
-	int stored[CTI_JOB_EXPIRED + 1] = {0};
+	int counts[CTI_JOB_LAST + 1] = {0};
+	int stored[CTI_JOB_LAST + 1] = {0};
 	int unconfirmed = 0;
 	gint64 oldest = 0;
 	GHashTableIter it;
@@ -252,7 +252,7 @@ void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply)
 			counts[lj->job->state]++;
 	if (!store_count_states(jobs->store, stored, NULL))
 		memset(stored, 0, sizeof stored);
-	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_EXPIRED; s++) {
+	for (int s = CTI_JOB_QUEUED; s <= CTI_JOB_LAST; s++) {
 		g_autofree char *name = g_strdup_printf("Jobs-%s", job_state_name(s));
 
 		ipc_frame_addf(reply, name, "%d", job_state_is_terminal(s) ? stored[s] : counts[s]);

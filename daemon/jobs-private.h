@@ -55,6 +55,7 @@ typedef struct {
 	CtiMediaPlan *plan;        /* jobs-scenario.c: converted media and steps, NULL = none */
 	gboolean plan_built;       /* the plan was built (it may be NULL: no media) */
 	guint plan_next;           /* the next plan step */
+	guint plan_played;         /* times the running Play step has been played so far */
 	guint plan_timer;          /* timer: the running play or pause */
 	char *answer_device;       /* the device that answered (PlayMessage overConnection) */
 	GPtrArray *step_lines;     /* "Step:" lines for the notification (char*) */

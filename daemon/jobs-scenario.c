@@ -5,7 +5,8 @@
  * synthesised, documents rendered, all into [ctid] media_dir, which the
  * exchange's voice unit (pbx-sim's --media-dir) shares.  When the destination
  * answers, the steps run in order: Play = PlayMessage naming the file over
- * the answering connection, then a timer for its playing time (x loop);
+ * the answering connection, then a timer for its playing time, once per
+ * repetition (loop="3": three PlayMessages, each waited out);
  * Pause = a timer; Hangup = ClearConnection.  At the end of the plan the
  * call is cleared, as TwiML does at the end of a document.  Timers run
  * [ctid] time_scale times faster, like pbx-sim's simulated time in tests.
@@ -17,7 +18,9 @@
  * 14400 bit/s plus T.30 set-up and per-page handshakes) and is reported
  * "N pages sent" only then; a refusal (no fax receiver, not Class F) fails
  * the job.  Not done: <Dial> inside a scenario has no CSTA service on this
- * link; it is reported "not run" in its Step: line and the plan goes on.
+ * link; such a scenario is refused at SMTP time (scenario_check_runnable), and
+ * a plan that still holds one fails the job at that step ("not run"), so a
+ * step that did not run never ends in success.
  * The LiveJob owns the plan, the step lines and the timer; the media files
  * are removed when the job ends (jobs.c: media_store_cleanup).  Failures: the
  * media cannot be converted (the job fails, no retry), PlayMessage refused,
@@ -128,11 +131,15 @@ static void on_play(const CstaMessage *reply, const GError *error, gpointer data
 	if (st->loop == 0) {
 		lj->plan_next--; /* TwiML loop="0": again, until Monitor-Time ends it */
 		step_line(lj, st, "played (looping)");
+	} else if (++lj->plan_played < (guint)st->loop) {
+		lj->plan_next--; /* loop="N": one PlayMessage per repetition, N in all */
 	} else {
-		step_line(lj, st, st->loop > 1 ? "played (loop)" : "played");
+		g_autofree char *times = g_strdup_printf("played %d times", st->loop);
+
+		step_line(lj, st, st->loop > 1 ? times : "played");
+		lj->plan_played = 0;
 	}
-	lj->plan_timer =
-	    timers_add(scale_ms(lj, st->seconds * MAX(st->loop, 1)), on_step_timer, lj);
+	lj->plan_timer = timers_add(scale_ms(lj, st->seconds), on_step_timer, lj);
 }
 
 #define FAX_SETUP_S  5.0 /* T.30 phase B and D */
@@ -174,6 +181,20 @@ static void on_fax(const CstaMessage *reply, const GError *error, gpointer data)
 	lj->plan_timer = timers_add(scale_ms(lj, fax_seconds(st)), on_fax_timer, lj);
 }
 
+/* step_not_run - ST cannot run here: say so, clear the call, fail the job for good */
+static void step_not_run(LiveJob *lj, const CtiPlanStep *st)
+{
+	g_autofree char *reason =
+	    g_strdup_printf("scenario step %u of %u (%s) cannot run on this gateway", lj->plan_next,
+	                    lj->plan->steps->len, st->describe);
+
+	step_line(lj, st, "not run: no dial-out from a scenario on this gateway");
+	call_cleanup(lj->jobs,
+	             csta_build_clear_connection(call_ns(lj), lj->call_id, lj->answer_device));
+	lj->no_retry = TRUE;
+	jobs_attempt_done(lj, "answered", "not-run", CTI_JOB_FAILED, reason);
+}
+
 /* play_xml - PlayMessage of FILE over the answering connection */
 static char *play_xml(const LiveJob *lj, const char *file)
 {
@@ -210,8 +231,10 @@ static void run_next(LiveJob *lj)
 		scenario_done(lj, FALSE);
 		return;
 	case CTI_PLAN_DIAL:
-		step_line(lj, st, "not run: no dial-out from a scenario on this gateway");
-		break;
+		/* refused at SMTP time (scenario_check_runnable); a plan that still holds one
+		 * fails here rather than report a step that did not run as a success */
+		step_not_run(lj, st);
+		return;
 	case CTI_PLAN_FAX:
 		call_send(lj, CALL_SCENARIO, play_xml(lj, st->file), on_fax);
 		return;
@@ -227,6 +250,7 @@ gboolean jobs_scenario_answered(LiveJob *lj, const char *by)
 	g_free(lj->answer_device);
 	lj->answer_device = g_strdup(by);
 	lj->plan_next = 0;
+	lj->plan_played = 0;
 	g_clear_pointer(&lj->step_lines, g_ptr_array_unref);
 	lj->phase = CALL_SCENARIO;
 	run_next(lj);

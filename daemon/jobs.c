@@ -482,7 +482,7 @@ static void run_due(LiveJob *lj)
 
 		if (admin_dry_run(lj))
 			lj->job->notified = TRUE; /* the explanation mail is its notification */
-		finish(lj, CTI_JOB_SUCCESS, reason);
+		finish(lj, CTI_JOB_DRY_RUN, reason); /* never counted as a call made */
 		return;
 	}
 	if (lj->jobs->link == NULL || !link_is_up(lj->jobs->link)) {
@@ -539,6 +539,7 @@ void jobs_schedule(LiveJob *lj)
 	case CTI_JOB_CANCELLED:
 	case CTI_JOB_REFUSED:
 	case CTI_JOB_EXPIRED:
+	case CTI_JOB_DRY_RUN:
 		break;
 	}
 }
@@ -592,7 +593,7 @@ static void resume_unnotified(CtidJobs *jobs)
 {
 	gint64 since = jobs_now() - jobs->config->user_trigger_expiry - 86400;
 
-	for (int s = CTI_JOB_SUCCESS; s <= CTI_JOB_EXPIRED; s++) {
+	for (int s = CTI_JOB_SUCCESS; s <= CTI_JOB_LAST; s++) {
 		g_autoptr(GPtrArray) done = store_list(jobs->store, s, NULL, since, 10000, NULL);
 
 		for (guint i = 0; done != NULL && i < done->len; i++) {

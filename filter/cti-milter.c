@@ -357,6 +357,10 @@ static sfsistat milter_eom(SMFICTX *ctx)
 	}
 	if (outcome.is_request)
 		milter_log_accepted(filter_msg_queue_id(msg), &outcome);
+	else if (outcome.ordinary != NULL)
+		log_info("%s: from=<%s> to=<%s>: delivered as ordinary mail: %s",
+		         filter_msg_queue_id(msg), filter_msg_sender(msg),
+		         filter_msg_first_recipient(msg), outcome.ordinary);
 	else if (outcome.route == NULL)
 		log_debug("%s: no request part: passed", filter_msg_queue_id(msg));
 	filter_outcome_clear(&outcome);

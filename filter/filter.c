@@ -49,6 +49,8 @@ struct FilterMsg {
 	GPtrArray *recipients;
 	/* the recipients that are explain addresses */
 	GPtrArray *explain_rcpts;
+	/* the recipient a request runs for (borrowed from recipients), NULL: the first */
+	const char *request_rcpt;
 	GString *headers;   /* "Name:value\r\n" as received */
 	char *content_type; /* first top-level Content-Type value */
 	char *disposition;  /* first top-level Content-Disposition value */
@@ -161,21 +163,40 @@ void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_au
 /* filter_is_explain_address - see filter.h */
 gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt)
 {
-	g_autofree char *addr = filter_strip_angles(rcpt ? rcpt : "");
-	const char *at = strrchr(addr, '@');
-	g_auto(GStrv) entries = g_strsplit_set(config->explain_address, ", \t", -1);
+	return config_address_listed(config->explain_address, rcpt);
+}
 
-	for (gsize i = 0; entries[i]; i++) {
-		const char *e = entries[i];
+/* filter_cti_recipient - the first recipient that is a CTI address ([milter] cti_address),
+ * or NULL */
+static const char *filter_cti_recipient(const FilterMsg *msg)
+{
+	for (guint i = 0; i < msg->recipients->len; i++)
+		if (config_is_cti_address(msg->config, g_ptr_array_index(msg->recipients, i)))
+			return g_ptr_array_index(msg->recipients, i);
+	return NULL;
+}
 
-		if (*e == '\0')
-			continue;
-		if (strchr(e, '@') != NULL ? g_ascii_strcasecmp(e, addr) == 0
-		                           : at != NULL && strlen(e) == (gsize)(at - addr) &&
-		                                 g_ascii_strncasecmp(e, addr, strlen(e)) == 0)
-			return TRUE;
+/* filter_runs_here - may REQ run for this mail?  Trigger: user runs for its mailbox owner
+ * (the recipient, or Mailbox:), as the Dovecot plugin checks; Trigger: system runs only for
+ * mail to a CTI address, which becomes the request's recipient.  Anything else is ordinary
+ * mail that happens to carry a request part (a forward, a reply keeping the attachment). */
+static gboolean filter_runs_here(FilterMsg *msg, const CtiRequest *req)
+{
+	switch (req->trigger) {
+	case CTI_TRIGGER_USER:
+		return TRUE;
+	case CTI_TRIGGER_SYSTEM:
+		msg->request_rcpt = filter_cti_recipient(msg);
+		return msg->request_rcpt != NULL;
 	}
 	return FALSE;
+}
+
+/* filter_ordinary - OUTCOME: MSG is delivered as it is, and WHY is logged */
+static gboolean filter_ordinary(FilterOutcome *outcome, const char *why)
+{
+	outcome->ordinary = g_strdup(why);
+	return TRUE;
 }
 
 /* filter_msg_recipient - record one recipient, and whether it asks for an explanation */
@@ -212,6 +233,8 @@ const char *filter_msg_sender(const FilterMsg *msg)
 /* filter_msg_first_recipient - the recipient the request is for */
 const char *filter_msg_first_recipient(const FilterMsg *msg)
 {
+	if (msg->request_rcpt != NULL)
+		return msg->request_rcpt;
 	return msg->recipients->len > 0 ? g_ptr_array_index(msg->recipients, 0) : "";
 }
 
@@ -601,6 +624,20 @@ static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *o
 	return TRUE;
 }
 
+/* filter_for_gateway - is any recipient a CTI or an explain address? */
+static gboolean filter_for_gateway(const FilterMsg *msg)
+{
+	return msg->explain_rcpts->len > 0 || filter_cti_recipient(msg) != NULL;
+}
+
+/* filter_is_permanent - would ERROR be a 5xx (a bad request, not local trouble)? */
+static gboolean filter_is_permanent(const GError *error)
+{
+	g_autoptr(FilterReply) reply = reply_from_error(error);
+
+	return reply->kind == REPLY_REJECT;
+}
+
 /* filter_msg_eom - decide on the whole message */
 gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 {
@@ -635,6 +672,14 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 	if (req == NULL) {
 		if (local == NULL)
 			return TRUE; /* a candidate without a request part of its own */
+		if (!filter_for_gateway(msg) && filter_is_permanent(local)) {
+			g_autofree char *why = g_strdup_printf(
+			    "request part not valid (%s), and no CTI address among the recipients",
+			    local->message);
+
+			g_error_free(local);
+			return filter_ordinary(outcome, why);
+		}
 		g_propagate_error(error, local);
 		return FALSE;
 	}
@@ -644,6 +689,9 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		outcome->request = g_steal_pointer(&req);
 		return TRUE;
 	}
+	if (!filter_runs_here(msg, req))
+		return filter_ordinary(outcome, "Trigger: system request to no CTI address "
+		                                "([milter] cti_address): nothing run");
 	if (!filter_authorize(msg, req, authz_step_check, outcome, error) ||
 	    !filter_route(msg, req, outcome, error))
 		return FALSE;
@@ -671,4 +719,5 @@ void filter_outcome_clear(FilterOutcome *outcome)
 	g_clear_pointer(&outcome->identity, g_free);
 	g_clear_pointer(&outcome->route, route_step_result_free);
 	g_clear_pointer(&outcome->explain_rcpts, g_strfreev);
+	g_clear_pointer(&outcome->ordinary, g_free);
 }

@@ -15,6 +15,10 @@
  *   body    -> filter_msg_body(): hold or spool, and scan for request part headers.
  *   end     -> filter_msg_eom():  parse a candidate with GMime, find and
  *              validate the request, SUBMIT it to ctid, report the job.
+ * A Trigger: system request runs only when a recipient is a CTI address
+ * ([milter] cti_address); mail to other addresses (a forward, a reply that
+ * keeps the attachment) is delivered as it is, and so is mail to them whose
+ * request part is not valid.  Trigger: user runs for its mailbox owner.
  * A request sent to an explain address ([milter] explain_address) is a dry
  * run whatever it says: it skips the authorization and routing steps (the
  * explanation reports them) and goes to ctid with Dry-Run: yes forced, so
@@ -56,6 +60,8 @@ typedef struct {
 	gboolean explain;         /* sent to an explain address: a dry-run job, nothing dialled */
 	char **explain_rcpts;     /* explain: those recipients ("<addr>") to delete, NULL-ended */
 	gboolean discard;         /* explain: no other recipient is left, discard the mail */
+	char *ordinary;           /* a request part, but not for this gateway: delivered as it
+	                           * is, nothing run; why (for the log), else NULL */
 } FilterOutcome;
 
 /* filter_msg_new - a message context reading settings from CONFIG (borrowed, must outlive it) */

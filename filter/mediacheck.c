@@ -108,7 +108,7 @@ static gboolean mediacheck_scenario(const CtiRequest *req, GPtrArray *parts, GEr
 	if (text == NULL)
 		return mediacheck_fail(local, "scenario: ", error);
 	scenario = scenario_parse(text, strlen(text), refs, parts->len, &local);
-	if (scenario == NULL)
+	if (scenario == NULL || !scenario_check_runnable(scenario, refs, parts->len, &local))
 		return mediacheck_fail(local, "scenario: ", error);
 	for (guint i = 0; i < scenario->steps->len; i++)
 		if (!mediacheck_step(g_ptr_array_index(scenario->steps, i), parts, error))

@@ -11,20 +11,22 @@
 #include "part.h"
 
 #include "filter-private.h"
+#include "parts.h"
 #include "reply.h"
 #include "scan.h"
 
-/* part_is_request - application/x-cti, or a file name ending in ".cti" */
+/* part_is_request - lib's one rule (parts_is_request), so that the milter, explain and
+ * ctid's media planner never disagree about which part is the request */
 gboolean part_is_request(GMimeObject *object)
 {
 	GMimeContentType *type;
+	g_autofree char *mime_type = NULL;
 
 	if (!GMIME_IS_PART(object))
 		return FALSE;
 	type = g_mime_object_get_content_type(object);
-	if (type != NULL && g_mime_content_type_is_type(type, "application", "x-cti"))
-		return TRUE;
-	return scan_filename_is_cti(g_mime_part_get_filename(GMIME_PART(object)));
+	mime_type = type ? g_mime_content_type_get_mime_type(type) : NULL;
+	return parts_is_request(mime_type, g_mime_part_get_filename(GMIME_PART(object)));
 }
 
 typedef struct {

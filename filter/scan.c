@@ -11,6 +11,7 @@
 #include "scan.h"
 
 #include "filter-private.h"
+#include "parts.h"
 #include <string.h>
 
 #define SCAN_MAX_NAME 24
@@ -59,16 +60,10 @@ gboolean scan_found(const Scan *scan)
 	return scan->found;
 }
 
-/* scan_filename_is_cti - "name.cti" in any case, blanks around ignored */
+/* scan_filename_is_cti - lib's request rule for file names (parts_filename_is_request) */
 gboolean scan_filename_is_cti(const char *filename)
 {
-	g_autofree char *lower = NULL;
-
-	if (filename == NULL)
-		return FALSE;
-	lower = g_ascii_strdown(filename, -1);
-	g_strstrip(lower);
-	return g_str_has_suffix(lower, ".cti") && strlen(lower) > 4;
+	return parts_filename_is_request(filename);
 }
 
 static gboolean scan_content_type_is_cti(const char *value)

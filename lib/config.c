@@ -154,6 +154,8 @@ static const ConfKey conf_keys[] = {
     {"milter", "ctid_timeout_ms", CONF_INT, OFF(ctid_timeout_ms), "10000", 100, 600000},
     {"milter", "explain_address", CONF_STRING, OFF(explain_address), "explain", 0, 0,
      conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
+    {"milter", "cti_address", CONF_STRING, OFF(cti_address), "call", 0, 0,
+     conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
 
     {"ctid", "socket", CONF_STRING, OFF(ctid_socket), "/run/mailcti/ctid.sock", 0, 0},
     {"ctid", "retrieval_socket", CONF_STRING, OFF(retrieval_socket), "/run/mailcti/retrieval.sock",
@@ -473,6 +475,38 @@ static char *conf_value_text(const CtiConfig *config, const ConfKey *k)
 static int conf_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* config_address_listed - see config.h */
+gboolean config_address_listed(const char *list, const char *addr)
+{
+	g_autofree char *bare = g_strdup(addr ? addr : "");
+	g_auto(GStrv) entries = g_strsplit_set(list ? list : "", ", \t", -1);
+	gsize len = strlen(bare);
+	const char *at;
+
+	if (len >= 2 && bare[0] == '<' && bare[len - 1] == '>') {
+		memmove(bare, bare + 1, len - 2);
+		bare[len - 2] = '\0';
+	}
+	at = strrchr(bare, '@');
+	for (gsize i = 0; entries[i]; i++) {
+		const char *e = entries[i];
+
+		if (*e == '\0')
+			continue;
+		if (strchr(e, '@') != NULL ? g_ascii_strcasecmp(e, bare) == 0
+		                           : at != NULL && strlen(e) == (gsize)(at - bare) &&
+		                                 g_ascii_strncasecmp(e, bare, strlen(e)) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* config_is_cti_address - see config.h */
+gboolean config_is_cti_address(const CtiConfig *config, const char *addr)
+{
+	return config_address_listed(config->cti_address, addr);
 }
 
 /* config_dump - "group.key = value" for every setting, sorted */

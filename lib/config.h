@@ -25,6 +25,7 @@ typedef struct {
 	char *milter_user;         /* user= drop root to this user after binding, "postfix"; "" keeps the current user */
 	int ctid_timeout_ms;       /* ctid_timeout_ms= how long to wait for ctid's durable ack, 10000 */
 	char *explain_address;     /* explain_address= dry-run addresses: "local" (any domain) or "local@domain" list, "explain"; "" = off */
+	char *cti_address;         /* cti_address= where Trigger: system requests run: "local" (any domain) or "local@domain" list, "call"; "" = none */
 
 	/* [ctid] */
 	char *ctid_socket;         /* socket= control/submission socket, "/run/mailcti/ctid.sock" */
@@ -92,6 +93,14 @@ typedef struct {
 CtiConfig *config_load(const char *path, GError **error);
 /* config_free - free; NULL is a no-op */
 void config_free(CtiConfig *config);
+/* config_address_listed - is ADDR (with or without <>) in LIST ("local" on any domain, or
+ * "local@domain", comma/blank separated; no case)?  The form of explain_address and
+ * cti_address. */
+gboolean config_address_listed(const char *list, const char *addr);
+/* config_is_cti_address - is ADDR one of CONFIG's [milter] cti_address entries, where a
+ * Trigger: system request runs?  Mail with a request part to any other address is ordinary
+ * mail (a forward, a reply that keeps the attachment). */
+gboolean config_is_cti_address(const CtiConfig *config, const char *addr);
 /* config_dump - "group.key = value" lines of the effective settings, like postconf -n */
 char *config_dump(const CtiConfig *config);
 

@@ -372,6 +372,8 @@ static void check_scenario(Ex *ex)
 	refs = parts_scenario_refs(ex->parts);
 	if (text != NULL)
 		sc = scenario_parse(text, strlen(text), refs, ex->parts->len, &error);
+	if (sc != NULL && !scenario_check_runnable(sc, refs, ex->parts->len, &error))
+		g_clear_pointer(&sc, scenario_free);
 	if (sc == NULL) {
 		line(ex, "scenario: %s", error->message);
 		decide(ex, CTI_EXPLAIN_REFUSE, "refused: scenario: %s", error->message);
@@ -409,6 +411,25 @@ static GMimeMessage *parse_mail(const void *data, gsize len)
 	return g_mime_parser_construct_message(parser, NULL);
 }
 
+/* check_addressed - the milter's rule: Trigger: system runs only for mail to a CTI address
+ * ([milter] cti_address); without a recipient, or for an explain address, it is assumed */
+static gboolean check_addressed(Ex *ex)
+{
+	const char *rcpt = ex->env->recipient;
+
+	if (ex->req->trigger != CTI_TRIGGER_SYSTEM || rcpt == NULL || *rcpt == '\0' ||
+	    config_address_listed(ex->config->explain_address, rcpt) ||
+	    config_is_cti_address(ex->config, rcpt))
+		return TRUE;
+	section(ex, "Recipient");
+	line(ex, "%s is no CTI address ([milter] cti_address = %s): a Trigger: system request "
+	         "runs only for mail to one",
+	     rcpt, ex->config->cti_address);
+	decide(ex, CTI_EXPLAIN_NONE, "not a request for %s: delivered as ordinary mail, nothing run",
+	       rcpt);
+	return FALSE;
+}
+
 static void run_checks(Ex *ex)
 {
 	g_autoptr(GError) error = NULL;
@@ -421,7 +442,7 @@ static void run_checks(Ex *ex)
 		decide(ex, CTI_EXPLAIN_REFUSE, "refused: %s", error->message);
 		return;
 	}
-	if (!check_request(ex))
+	if (!check_request(ex) || !check_addressed(ex))
 		return;
 	db = open_policy(ex);
 	check_identity(ex, db);

@@ -188,7 +188,8 @@ static gboolean plan_scenario(PlanBuild *b, const CtiRequest *req, GError **erro
 		return FALSE;
 	}
 	if ((text = parts_text(part, CTI_SCENARIO_MAX_BYTES, error)) == NULL ||
-	    (scenario = scenario_parse(text, strlen(text), refs, b->parts->len, error)) == NULL)
+	    (scenario = scenario_parse(text, strlen(text), refs, b->parts->len, error)) == NULL ||
+	    !scenario_check_runnable(scenario, refs, b->parts->len, error))
 		return FALSE;
 	for (guint i = 0; i < scenario->steps->len; i++) {
 		const CtiStep *step = g_ptr_array_index(scenario->steps, i);

@@ -1,8 +1,11 @@
 /* parts - list and classify the leaf parts of a request mail, decode their content.
  *
  * The message and its GMimeParts belong to the caller; a CtiPart borrows its
- * GMimePart and owns its strings.  Classification is two tables: content
- * types, then file-name extensions for the types that say nothing.  Decoding
+ * GMimePart and owns its strings.  Classification starts with the one
+ * request rule (parts_is_request(), also used by the milter): a part of type
+ * application/x-cti or named "*.cti", whatever its type, is the request and
+ * never media.  Then two tables: content types, then file-name extensions
+ * for the types that say nothing.  Decoding
  * runs GMime's own transfer-encoding and charset filters and stops at the
  * caller's size bound.  Failures: too many or too deep parts, a part over the
  * bound, text that is not in its declared charset (permanent); a stream read
@@ -19,9 +22,9 @@ typedef struct {
 	CtiPartKind kind;
 } KindRow;
 
-/* Content types that name the kind themselves. */
+/* Content types that name the kind themselves (the request type is
+ * parts_is_request()'s, checked before these). */
 static const KindRow type_rows[] = {
-    {"application/x-cti", CTI_PART_REQUEST},
     {"application/x-cti-scenario+xml", CTI_PART_SCENARIO},
     {"application/pdf", CTI_PART_FAX},
     {"application/x-pdf", CTI_PART_FAX},
@@ -39,15 +42,14 @@ static const char *const generic_types[] = {
 
 /* File-name extensions, for generic types and for parts with no type. */
 static const KindRow ext_rows[] = {
-    {"cti", CTI_PART_REQUEST}, {"xml", CTI_PART_SCENARIO}, {"wav", CTI_PART_VOICE},
-    {"wave", CTI_PART_VOICE},  {"au", CTI_PART_VOICE},     {"snd", CTI_PART_VOICE},
-    {"aif", CTI_PART_VOICE},   {"aiff", CTI_PART_VOICE},   {"aifc", CTI_PART_VOICE},
-    {"flac", CTI_PART_VOICE},  {"ogg", CTI_PART_VOICE},    {"oga", CTI_PART_VOICE},
-    {"opus", CTI_PART_VOICE},  {"mp3", CTI_PART_VOICE},    {"ul", CTI_PART_VOICE},
-    {"ulaw", CTI_PART_VOICE},  {"mulaw", CTI_PART_VOICE},  {"al", CTI_PART_VOICE},
-    {"alaw", CTI_PART_VOICE},  {"gsm", CTI_PART_VOICE},    {"caf", CTI_PART_VOICE},
-    {"pdf", CTI_PART_FAX},     {"tif", CTI_PART_FAX},      {"tiff", CTI_PART_FAX},
-    {"txt", CTI_PART_TEXT},
+    {"xml", CTI_PART_SCENARIO}, {"wav", CTI_PART_VOICE},  {"wave", CTI_PART_VOICE},
+    {"au", CTI_PART_VOICE},     {"snd", CTI_PART_VOICE},  {"aif", CTI_PART_VOICE},
+    {"aiff", CTI_PART_VOICE},   {"aifc", CTI_PART_VOICE}, {"flac", CTI_PART_VOICE},
+    {"ogg", CTI_PART_VOICE},    {"oga", CTI_PART_VOICE},  {"opus", CTI_PART_VOICE},
+    {"mp3", CTI_PART_VOICE},    {"ul", CTI_PART_VOICE},   {"ulaw", CTI_PART_VOICE},
+    {"mulaw", CTI_PART_VOICE},  {"al", CTI_PART_VOICE},   {"alaw", CTI_PART_VOICE},
+    {"gsm", CTI_PART_VOICE},    {"caf", CTI_PART_VOICE},  {"pdf", CTI_PART_FAX},
+    {"tif", CTI_PART_FAX},      {"tiff", CTI_PART_FAX},   {"txt", CTI_PART_TEXT},
 };
 
 static CtiPartKind kind_by_extension(const char *filename)
@@ -70,9 +72,32 @@ static gboolean type_is_generic(const char *type)
 	return FALSE;
 }
 
-/* parts_kind - by type, then by extension where the type is generic */
+/* parts_filename_is_request - "name.cti" in any case, blanks around ignored */
+gboolean parts_filename_is_request(const char *filename)
+{
+	g_autofree char *lower = NULL;
+
+	if (filename == NULL)
+		return FALSE;
+	lower = g_ascii_strdown(filename, -1);
+	g_strstrip(lower);
+	return g_str_has_suffix(lower, ".cti") && strlen(lower) > 4;
+}
+
+/* parts_is_request - the one request rule: the type, or a *.cti name whatever the type */
+gboolean parts_is_request(const char *content_type, const char *filename)
+{
+	if (content_type != NULL && g_ascii_strcasecmp(content_type, "application/x-cti") == 0)
+		return TRUE;
+	return parts_filename_is_request(filename);
+}
+
+/* parts_kind - the request rule first, then by type, then by extension where the type is
+ * generic */
 CtiPartKind parts_kind(const char *content_type, const char *filename, gboolean inline_body)
 {
+	if (parts_is_request(content_type, filename))
+		return CTI_PART_REQUEST;
 	if (content_type != NULL) {
 		for (gsize i = 0; i < G_N_ELEMENTS(type_rows); i++)
 			if (g_ascii_strcasecmp(content_type, type_rows[i].name) == 0)
@@ -221,6 +246,7 @@ CtiScenarioPart *parts_scenario_refs(GPtrArray *parts)
 
 		refs[i].content_id = p->content_id;
 		refs[i].filename = p->filename;
+		refs[i].is_request = p->kind == CTI_PART_REQUEST;
 	}
 	return refs;
 }

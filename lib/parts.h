@@ -1,6 +1,8 @@
 /* parts - the media parts of a request mail, recognised the way mail clients send them.
  *
- * A part's kind comes from its Content-Type; when the type says nothing
+ * A part named "*.cti" or of type application/x-cti is the request, whatever
+ * else it says (parts_is_request()).  Otherwise a part's kind comes from its
+ * Content-Type; when the type says nothing
  * (application/octet-stream and friends) the file name's extension decides.
  * File names come decoded from GMime (RFC 2231 and RFC 2047 forms alike),
  * Content-IDs without their angle brackets.  Only the message's own parts
@@ -51,6 +53,13 @@ GQuark parts_error_quark(void);
 /* parts_list - the leaf parts of MESSAGE in mail order (CtiPart*, transfer full), or NULL + error
  */
 GPtrArray *parts_list(GMimeMessage *message, GError **error);
+/* parts_is_request - THE request-part rule, shared by the milter, explain and ctid: type
+ * application/x-cti (CONTENT_TYPE "type/subtype"), or FILENAME ending in ".cti" whatever the
+ * type (mutt and neomutt send call.cti as text/plain); either may be NULL.  A request part is
+ * never media. */
+gboolean parts_is_request(const char *content_type, const char *filename);
+/* parts_filename_is_request - does FILENAME (NULL allowed) name a request file, "*.cti"? */
+gboolean parts_filename_is_request(const char *filename);
 /* parts_kind - the kind a part of CONTENT_TYPE ("type/subtype") and FILENAME (either may be NULL)
  * has; INLINE_BODY: an inline part without a file name */
 CtiPartKind parts_kind(const char *content_type, const char *filename, gboolean inline_body);

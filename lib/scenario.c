@@ -542,6 +542,32 @@ CtiScenario *scenario_parse(const char *text, gsize len, const CtiScenarioPart *
 	return ok ? g_steal_pointer(&result) : NULL;
 }
 
+/* scenario_check_runnable - see scenario.h */
+gboolean scenario_check_runnable(const CtiScenario *scenario, const CtiScenarioPart *parts,
+                                 gsize n_parts, GError **error)
+{
+	for (guint i = 0; i < scenario->steps->len; i++) {
+		const CtiStep *step = g_ptr_array_index(scenario->steps, i);
+
+		if (step->kind == CTI_STEP_DIAL) {
+			set_error_at(error, CTI_SCENARIO_ERROR_UNSUPPORTED, step->line,
+			             step->column,
+			             "<Dial> is not supported: a scenario cannot dial out on this "
+			             "gateway (send a separate request)");
+			return FALSE;
+		}
+		if ((step->kind == CTI_STEP_PLAY || step->kind == CTI_STEP_FAX) &&
+		    step->part >= 0 && (gsize)step->part < n_parts &&
+		    parts[step->part].is_request) {
+			set_error_at(error, CTI_SCENARIO_ERROR_PART, step->line, step->column,
+			             "<%s> names '%.100s', the request part, which is never media",
+			             scenario_step_name(step->kind), step->text);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* part_matches - REF is "cid:ID" (URL-encoded, RFC 2392) or a file name */
 static gboolean part_matches(const char *ref, const CtiScenarioPart *part, gboolean fold)
 {

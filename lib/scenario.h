@@ -43,6 +43,7 @@ typedef struct {
 typedef struct {
 	const char *content_id; /* without <>, or NULL */
 	const char *filename;   /* decoded file name, or NULL */
+	gboolean is_request;    /* the request part (parts_is_request): never media */
 } CtiScenarioPart;
 
 typedef struct {
@@ -51,12 +52,13 @@ typedef struct {
 
 #define CTI_SCENARIO_ERROR (scenario_error_quark())
 typedef enum {
-	CTI_SCENARIO_ERROR_SYNTAX, /* not well-formed XML, not <Response> */
-	CTI_SCENARIO_ERROR_VERB,   /* unknown verb or bad nesting */
-	CTI_SCENARIO_ERROR_ATTR,   /* unknown attribute or bad attribute value */
-	CTI_SCENARIO_ERROR_VALUE,  /* bad element content */
-	CTI_SCENARIO_ERROR_PART,   /* a referenced part is missing */
-	CTI_SCENARIO_ERROR_LIMIT,  /* too big, too many steps */
+	CTI_SCENARIO_ERROR_SYNTAX,      /* not well-formed XML, not <Response> */
+	CTI_SCENARIO_ERROR_VERB,        /* unknown verb or bad nesting */
+	CTI_SCENARIO_ERROR_ATTR,        /* unknown attribute or bad attribute value */
+	CTI_SCENARIO_ERROR_VALUE,       /* bad element content */
+	CTI_SCENARIO_ERROR_PART,        /* a referenced part is missing */
+	CTI_SCENARIO_ERROR_LIMIT,       /* too big, too many steps */
+	CTI_SCENARIO_ERROR_UNSUPPORTED, /* valid TwiML this gateway cannot run: <Dial> */
 } CtiScenarioError;
 GQuark scenario_error_quark(void);
 
@@ -65,6 +67,13 @@ GQuark scenario_error_quark(void);
  * or NULL + error "line L, column C: ..." */
 CtiScenario *scenario_parse(const char *text, gsize len, const CtiScenarioPart *parts,
                             gsize n_parts, GError **error);
+/* scenario_check_runnable - can this gateway run every step of SCENARIO as written?  FALSE +
+ * CTI_SCENARIO_ERROR_UNSUPPORTED "line L, column C: ..." for a <Dial> (no dial-out from a
+ * scenario), CTI_SCENARIO_ERROR_PART for a <Play>/<Fax> of the request part (a request part
+ * is never media).  PARTS as given to scenario_parse().  The milter, explain and ctid's media
+ * planner all call this, so a scenario is refused at SMTP time, never half run. */
+gboolean scenario_check_runnable(const CtiScenario *scenario, const CtiScenarioPart *parts,
+                                 gsize n_parts, GError **error);
 /* scenario_free - free; NULL is a no-op */
 void scenario_free(CtiScenario *scenario);
 /* scenario_step_name - the verb of KIND: "Dial", "Play", ... */

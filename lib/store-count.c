@@ -82,12 +82,12 @@ gboolean store_count_states(CtiStore *store, int *counts, GError **error)
 
 	if (!st)
 		return FALSE;
-	for (int s = 0; s <= CTI_JOB_EXPIRED; s++)
+	for (int s = 0; s <= CTI_JOB_LAST; s++)
 		counts[s] = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int state = job_state_from_name((const char *)sqlite3_column_text(st, 0));
 
-		if (state >= 0 && state <= CTI_JOB_EXPIRED)
+		if (state >= 0 && state <= CTI_JOB_LAST)
 			counts[state] = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);

@@ -54,6 +54,7 @@ static const char *const state_names[] = {
     [CTI_JOB_SUCCESS] = "success", [CTI_JOB_FAILED] = "failed",
     [CTI_JOB_TIMEOUT] = "timeout", [CTI_JOB_CANCELLED] = "cancelled",
     [CTI_JOB_REFUSED] = "refused", [CTI_JOB_EXPIRED] = "expired",
+    [CTI_JOB_DRY_RUN] = "dry-run",
 };
 
 /* job_state_name - the state's name as stored and shown */
@@ -73,7 +74,7 @@ int job_state_from_name(const char *name)
 	return -1;
 }
 
-/* job_state_is_terminal - TRUE for success .. expired */
+/* job_state_is_terminal - TRUE for success .. dry-run */
 gboolean job_state_is_terminal(CtiJobState state)
 {
 	switch (state) {
@@ -88,6 +89,7 @@ gboolean job_state_is_terminal(CtiJobState state)
 	case CTI_JOB_CANCELLED:
 	case CTI_JOB_REFUSED:
 	case CTI_JOB_EXPIRED:
+	case CTI_JOB_DRY_RUN:
 		return TRUE;
 	}
 	return FALSE;

@@ -28,7 +28,9 @@ typedef enum {
 	CTI_JOB_CANCELLED,
 	CTI_JOB_REFUSED,
 	CTI_JOB_EXPIRED,
+	CTI_JOB_DRY_RUN, /* explained, nothing dialled (Dry-Run: yes, an explain address) */
 } CtiJobState;
+#define CTI_JOB_LAST CTI_JOB_DRY_RUN /* the last state, for arrays indexed by state */
 
 #define CTI_JOB_ID_LEN 32      /* 128 random bits, lower-case hex */
 
@@ -120,7 +122,7 @@ gboolean store_recent_notices(CtiStore *store, gint64 since,
                               void (*fn)(const char *request, const char *sender, gint64 finished,
                                          gpointer data),
                               gpointer data, GError **error);
-/* store_count_states - COUNTS[state] = how many jobs are in each state (COUNTS has CTI_JOB_EXPIRED + 1 slots) */
+/* store_count_states - COUNTS[state] = how many jobs are in each state (COUNTS has CTI_JOB_LAST + 1 slots) */
 gboolean store_count_states(CtiStore *store, int *counts, GError **error);
 /* store_unconfirmed - terminal jobs whose notification was sent but never confirmed by
  * cti-milter (notify_confirm): their number, and the finish time of the oldest (0 if none) */

@@ -503,6 +503,74 @@ START_TEST(test_eom_local)
 }
 END_TEST
 
+/* ---- when a request runs: Trigger: system only for a CTI address ([milter] cti_address) ---- */
+
+typedef struct {
+	const char *what;
+	const char *rcpts[3];
+	const char *body;
+	const char *ran_for; /* the Recipient ctid is given; NULL: delivered as ordinary mail */
+	const char *mailbox; /* the Mailbox ctid is given, or NULL */
+} AddressedCase;
+
+static const AddressedCase addressed_cases[] = {
+    {"system request forwarded to a mailbox", {"<bob@test.example>"}, GOOD_BODY, NULL, NULL},
+    {"bad request in a reply to a mailbox",
+     {"<bob@test.example>"},
+     BODY_START "Source: 2001\r\nDestination: 0312345678\r\nMonitor-Time: abc\r\n--b1--\r\n",
+     NULL,
+     NULL},
+    {"system request to a mailbox and the CTI address",
+     {"<bob@test.example>", "<CALL@test.example>"},
+     GOOD_BODY,
+     "CALL@test.example",
+     NULL},
+    {"user request to its mailbox owner",
+     {"<bob@test.example>"},
+     BODY_START "Source: 2001\r\nDestination: 0312345678\r\nTrigger: user\r\n--b1--\r\n",
+     "bob@test.example",
+     "bob@test.example"},
+};
+
+START_TEST(test_eom_addressed)
+{
+	const AddressedCase *c = &addressed_cases[_i];
+	Mail mail = {multipart_headers, c->body, 0};
+	FakeCtid fake = {.verb = "OK", .job_id = "J-9"};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(FilterMsg) msg = filter_msg_new(config);
+	FilterOutcome outcome;
+	gboolean ok;
+
+	if (c->ran_for != NULL)
+		fake_ctid_start(&fake, ctid_path);
+	filter_msg_envelope(msg, "<alice@test.example>", "alice", "127.0.0.1");
+	for (const char *const *r = c->rcpts; *r; r++)
+		filter_msg_recipient(msg, *r);
+	filter_msg_set_queue_id(msg, "4Q2");
+	for (const char *const *h = mail.headers; *h; h += 2)
+		filter_msg_header(msg, h[0], h[1]);
+	ck_assert_int_eq(filter_msg_eoh(msg, &error), FILTER_EOH_CONTINUE);
+	drive_body(msg, &mail);
+	ok = filter_msg_eom(msg, &outcome, &error);
+	ck_assert_msg(ok, "%s: %s", c->what, error ? error->message : "");
+	if (c->ran_for == NULL) {
+		/* no ctid listens: a submission would have failed the mail */
+		ck_assert_msg(!outcome.is_request && outcome.ordinary != NULL, "%s", c->what);
+	} else {
+		fake_ctid_join(&fake);
+		ck_assert_msg(outcome.is_request && outcome.ordinary == NULL, "%s", c->what);
+		ck_assert_str_eq(ipc_frame_get(fake.received, "Recipient"), c->ran_for);
+		ck_assert_str_eq(ipc_frame_get(fake.received, "Mailbox")
+		                     ? ipc_frame_get(fake.received, "Mailbox")
+		                     : "",
+		                 c->mailbox ? c->mailbox : "");
+		fake_ctid_stop(&fake, ctid_path);
+	}
+	filter_outcome_clear(&outcome);
+}
+END_TEST
+
 START_TEST(test_eom_too_big)
 {
 	g_autoptr(GString) body =
@@ -713,6 +781,7 @@ static Suite *filter_suite(void)
 	tc = tcase_create("filter_msg_eom");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_eom_submit, 0, 4);
+	tcase_add_loop_test(tc, test_eom_addressed, 0, G_N_ELEMENTS(addressed_cases));
 	tcase_add_test(tc, test_eom_trigger_user);
 	tcase_add_loop_test(tc, test_eom_ctid_answers, 0, G_N_ELEMENTS(ctid_cases));
 	tcase_add_loop_test(tc, test_eom_local, 0, G_N_ELEMENTS(local_cases));

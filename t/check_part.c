@@ -35,6 +35,11 @@ static const PartCase part_cases[] = {
                     "Content-Disposition: attachment; filename=\"call.cti\"\r\n\r\n"
                     "Source: 2001\r\nDestination: 0312345678\r\n--b1--\r\n",
      TRUE, REQ_IN_MULTIPART},
+    {"text/plain .cti attachment (mutt, neomutt)",
+     HEAD TEXT_PART "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+                    "Content-Disposition: attachment; filename=\"call.cti\"\r\n\r\n"
+                    "Source: 2001\r\nDestination: 0312345678\r\n--b1--\r\n",
+     TRUE, REQ_IN_MULTIPART},
     {"base64 part",
      HEAD TEXT_PART "--b1\r\nContent-Type: application/x-cti\r\n"
                     "Content-Transfer-Encoding: base64\r\n\r\n"

@@ -162,6 +162,16 @@ static const KindCase kind_cases[] = {
     {"image/png", "page.tif", FALSE, CTI_PART_OTHER},
     {"application/pdf", NULL, FALSE, CTI_PART_FAX},
     {NULL, "request.cti", FALSE, CTI_PART_REQUEST},
+    /* the one request rule: a *.cti name wins over any type, so mutt's text/plain call.cti
+     * is the request and never spoken */
+    {"text/plain", "call.cti", FALSE, CTI_PART_REQUEST},
+    {"text/plain", "call.cti", TRUE, CTI_PART_REQUEST},
+    {"application/octet-stream", " CALL.CTI ", FALSE, CTI_PART_REQUEST},
+    {"audio/wav", "call.cti", FALSE, CTI_PART_REQUEST},
+    {"application/x-cti", NULL, TRUE, CTI_PART_REQUEST},
+    {"APPLICATION/X-CTI", "notes.txt", FALSE, CTI_PART_REQUEST},
+    {"text/plain", ".cti", FALSE, CTI_PART_TEXT},
+    {"text/plain", "call.cti.txt", FALSE, CTI_PART_TEXT},
 };
 
 START_TEST(test_kind)

@@ -208,6 +208,49 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* scenario_check_runnable: <Dial> refused with its position, the request part never media */
+typedef struct {
+	const char *doc;
+	int code; /* -1: runnable */
+	const char *prefix;
+} RunnableCase;
+
+static const CtiScenarioPart runnable_parts[] = {
+    {NULL, "greeting.wav", FALSE},
+    {NULL, "call.cti", TRUE},
+};
+
+static const RunnableCase runnable[] = {
+    {"<Response><Play loop=\"3\">greeting.wav</Play><Pause/></Response>", -1, NULL},
+    {"<Response>\n<Play>greeting.wav</Play>\n  <Dial>0312345678</Dial>\n</Response>",
+     CTI_SCENARIO_ERROR_UNSUPPORTED, "line 3, column 3: <Dial> is not supported"},
+    {"<Response><Play>call.cti</Play></Response>", CTI_SCENARIO_ERROR_PART,
+     "line 1, column 11: <Play> names 'call.cti', the request part, which is never media"},
+    {"<Response><Fax>call.cti</Fax></Response>", CTI_SCENARIO_ERROR_PART,
+     "line 1, column 11: <Fax> names 'call.cti', the request part"},
+};
+
+START_TEST(test_runnable)
+{
+	const RunnableCase *c = &runnable[_i];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(CtiScenario) s = scenario_parse(c->doc, strlen(c->doc), runnable_parts,
+	                                          G_N_ELEMENTS(runnable_parts), &error);
+	gboolean ok;
+
+	ck_assert_msg(s != NULL, "case %d: %s", _i, error ? error->message : "");
+	ok = scenario_check_runnable(s, runnable_parts, G_N_ELEMENTS(runnable_parts), &error);
+	if (c->code < 0) {
+		ck_assert_msg(ok, "case %d refused: %s", _i, error ? error->message : "");
+		return;
+	}
+	ck_assert_msg(!ok, "case %d runnable", _i);
+	ck_assert_int_eq(error->code, c->code);
+	ck_assert_msg(g_str_has_prefix(error->message, c->prefix),
+	              "case %d: '%s' does not start '%s'", _i, error->message, c->prefix);
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
 	Suite *s = suite_create("scenario");
@@ -217,6 +260,9 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_loop_test(tc, test_invalid, 0, G_N_ELEMENTS(invalid));
 	tcase_add_test(tc, test_limits);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scenario_check_runnable");
+	tcase_add_loop_test(tc, test_runnable, 0, G_N_ELEMENTS(runnable));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -245,7 +245,7 @@ START_TEST(test_counts_and_unconfirmed)
 {
 	CtiStore *s = open_store();
 	g_autoptr(GError) error = NULL;
-	int counts[CTI_JOB_EXPIRED + 1];
+	int counts[CTI_JOB_LAST + 1];
 	CtiJob *jobs[4];
 	int unconfirmed = -1;
 	gint64 oldest = -1;
@@ -580,14 +580,66 @@ START_TEST(test_forwardings)
 }
 END_TEST
 
+/* jobs-005 rebuilds the jobs table for the 'dry-run' state: rows and attempts survive */
+START_TEST(test_migration_dry_run)
+{
+	g_autofree char *dir = g_build_filename(tmpdir, "mig", NULL);
+	g_autofree char *db = g_build_filename(dir, "jobs.db", NULL);
+	g_autofree char *spool = g_build_filename(dir, "spool", NULL);
+	const char *id = "0123456789abcdef0123456789abcdef";
+	g_autofree char *insert = g_strdup_printf(
+	    "INSERT INTO jobs (id, state, request, sender, recipient, created, rate_key) VALUES "
+	    "('%s', 'success', 'Source: 1', 'a@b', 'call@b', 1, 'a'); "
+	    "INSERT INTO attempts (job_id, number, started, outcome) VALUES ('%s', 1, 5, "
+	    "'answered');",
+	    id, id);
+	g_autofree char *dry =
+	    g_strdup_printf("UPDATE jobs SET state = 'dry-run' WHERE id = '%s'", id);
+	g_autoptr(GError) error = NULL;
+	gsize n = 0;
+	const CtiStoreMigration *m = store_schema_migrations(&n);
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+	CtiStore *s;
+
+	ck_assert_int_eq(g_mkdir_with_parents(dir, 0700), 0);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+	for (gsize i = 0; i < n && m[i].version <= 4; i++)
+		ck_assert_int_eq(sqlite3_exec(raw, m[i].sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, insert, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(raw, dry, NULL, NULL, NULL), SQLITE_OK); /* not yet a state */
+	sqlite3_close(raw);
+
+	s = store_open(db, spool, &error);
+	ck_assert_msg(s != NULL, "%s", error ? error->message : "");
+	store_close(s);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, dry, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(raw,
+	                       "SELECT count(*) FROM attempts JOIN jobs ON jobs.id = job_id "
+	                       "WHERE outcome = 'answered' AND rate_key = 'a'",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+}
+END_TEST
+
 START_TEST(test_state_names)
 {
-	for (int st = CTI_JOB_QUEUED; st <= CTI_JOB_EXPIRED; st++)
+	for (int st = CTI_JOB_QUEUED; st <= CTI_JOB_LAST; st++)
 		ck_assert_int_eq(job_state_from_name(job_state_name(st)), st);
 	ck_assert_str_eq(job_state_name(CTI_JOB_WAITING_USER), "waiting-user");
 	ck_assert_int_eq(job_state_from_name("nope"), -1);
 	ck_assert(!job_state_is_terminal(CTI_JOB_RETRY_WAIT));
 	ck_assert(job_state_is_terminal(CTI_JOB_EXPIRED));
+	ck_assert_str_eq(job_state_name(CTI_JOB_DRY_RUN), "dry-run");
+	ck_assert(job_state_is_terminal(CTI_JOB_DRY_RUN));
 }
 END_TEST
 
@@ -726,6 +778,7 @@ int main(void)
 	tcase_add_test(tc, test_locked_db);
 	tcase_add_test(tc, test_schema_files);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_migration_dry_run);
 	tcase_add_test(tc, test_forwardings);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("submit_batch");

@@ -145,6 +145,40 @@ def test_scenario_unknown_verb(ctx):
     _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2003"), "a call was placed for a refused scenario")
 
 
+def test_scenario_play_loop(ctx):
+    """<Play loop="3"> has pbx-sim play the file three times, and the notification says so."""
+    wav = _wav_44k_stereo(1.0, 660.0)
+    scenario = '<Response><Play loop="3">loop.wav</Play></Response>'
+    spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
+    spart.add_header("Content-Disposition", "attachment", filename="loop.xml")
+    msg = _mail(ctx, [("Source", "2006"), ("Destination", "0312345678"), ("Monitor-Time", "5m"),
+                      ("Scenario", "loop.xml")], [spart, _voice_part(wav, "loop.wav")])
+    msgid, t0 = _send_ok(ctx, msg)
+    note = _notification(ctx, msgid)
+    fields, _ = result_fields(note)
+    _check(fields.get("status") == "success", "Status %r (%r)" % (fields.get("status"), fields))
+    plays = _media_plays(ctx, t0)
+    _check(len(plays) == 3, "pbx-sim played %d files for loop=\"3\", want 3 (%r)" % (len(plays), plays))
+    gaps = [float(b["ts"]) - float(a["ts"]) for a, b in zip(plays, plays[1:])]
+    _check(all(g >= float(plays[0]["duration"]) * 0.95 for g in gaps),
+           "the repetitions overlap: %r s apart, each %.2f s long" % (gaps, float(plays[0]["duration"])))
+    _check("played 3 times" in note.as_string(), "the notification does not say 'played 3 times'")
+
+
+def test_scenario_dial_refused(ctx):
+    """<Dial> in a scenario is refused at SMTP time with 550 naming its line; nothing is dialled."""
+    scenario = '<Response>\n  <Say>One moment.</Say>\n  <Dial>0312345679</Dial>\n</Response>\n'
+    spart = MIMEApplication(scenario.encode(), "x-cti-scenario+xml")
+    spart.add_header("Content-Disposition", "attachment", filename="dial.xml")
+    msg = _mail(ctx, [("Source", "2003"), ("Destination", "0312345678"), ("Scenario", "dial.xml")], [spart])
+    t0 = time.time()
+    res = send(ctx.stack, "alice", ctx.stack["CTI_ADDRESS"], libmail.as_bytes(msg))
+    _check(res.code == 550, "answered %d %s, want 550" % (res.code, res.text))
+    _check("line 3" in res.text and "Dial" in res.text, "the 550 text %r does not name line 3 and <Dial>" % res.text)
+    time.sleep(1)
+    _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2003"), "a call was placed for a refused scenario")
+
+
 def test_bad_media_refused(ctx):
     """A WAV attachment that is no audio is refused at SMTP time, naming the file."""
     part = MIMEApplication(b"this is not audio at all\n" * 20, "octet-stream")
@@ -218,4 +252,5 @@ def test_fax_to_phone_not_sent(ctx):
     _check(not _faxes(ctx, t0), "pbx-sim's log shows a fax received by a phone")
 
 
-TESTS = [test_media_wav_played, test_scenario_pdf_fax, test_fax_to_phone_not_sent, test_scenario_say_pause, test_scenario_unknown_verb, test_bad_media_refused]
+TESTS = [test_media_wav_played, test_scenario_pdf_fax, test_fax_to_phone_not_sent, test_scenario_say_pause, test_scenario_unknown_verb, test_bad_media_refused,
+         test_scenario_play_loop, test_scenario_dial_refused]

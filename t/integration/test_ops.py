@@ -373,7 +373,10 @@ def test_dry_run_explanation_mail(ctx):
         _check(part in body, "%r not in the explanation:\n%s" % (part, body))
     _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2002"), "a dry run dialled")
     job = _job_of(ctx, mid)
-    _check(job["State"] == "success" and job["Attempts"] == "0", "dry-run job: %r" % job)
+    _check(job["State"] == "dry-run" and job["Attempts"] == "0", "dry-run job: %r" % job)
+    stats = _ctictl_json(ctx, "stats")
+    _check(any(k.lower() == "jobs-dry-run" and int(v) >= 1 for k, v in stats.items()),
+           "ctictl stats does not count the dry run as one: %r" % stats)
 
 
 def _explain_by_mail(ctx, *args):
@@ -398,7 +401,7 @@ def test_explain_address(ctx):
                  "nothing was dialled"):
         _check(part in body, "%r not in the explanation:\n%s" % (part, body))
     job = _job_of(ctx, mid)
-    _check(job["State"] == "success" and job["Attempts"] == "0" and job["Recipient"] == ctx.stack.address("explain"),
+    _check(job["State"] == "dry-run" and job["Attempts"] == "0" and job["Recipient"] == ctx.stack.address("explain"),
            "explain job: %r" % job)
     # a Notify-To of someone else is refused by the real path, so the dry run says so, and
     # the explanation still goes to the sender only
