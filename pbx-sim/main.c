@@ -23,6 +23,7 @@ typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
 	double time_scale;
+	double talk_time; /* < 0: not given */
 } Options;
 
 static void
@@ -97,6 +98,7 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "namespace", 0, 0, G_OPTION_ARG_STRING, &o->ns, "default CSTA edition", "ed3|ed4|ed6" },
 		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
+		{ "talk-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->talk_time, "simulated seconds an answered external party talks, 0 = until cleared (overrides [sim] talk_time)", "SECS" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ NULL },
 	};
@@ -104,6 +106,7 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 	g_option_context_set_summary(ctx, "A PBX simulator speaking CSTA XML (ECMA-323) over TCP.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	o->time_scale = 1.0;
+	o->talk_time = -1;
 	return g_option_context_parse(ctx, argc, argv, error);
 }
 
@@ -120,6 +123,8 @@ run(Options *o, SessStyle style, const char *ns)
 		g_free(conf->media_dir);
 		conf->media_dir = g_strdup(o->media_dir);
 	}
+	if (o->talk_time >= 0)
+		conf->talk_time = o->talk_time;
 	const char *prefix = o->prefix != NULL ? o->prefix : conf->prefix;
 	if (prefix != NULL && *prefix != '\0' && !xml_prefix_valid(prefix)) {
 		g_printerr("pbx-sim: bad element prefix \"%s\"\n", prefix);
@@ -173,10 +178,10 @@ dispatch(int argc, char **argv, Options *o)
 	if (o->style == NULL)
 		o->style = g_strdup("both");
 	if (o->config == NULL || o->listen == NULL || !parse_style(o->style, &style) || ns == NULL ||
-	    o->time_scale <= 0) {
+	    o->time_scale <= 0 || (o->talk_time < 0 && o->talk_time != -1)) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
-			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR]\n");
+			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] [--talk-time SECS]\n");
 		return 1;
 	}
 	return run(o, style, ns);

@@ -15,6 +15,8 @@
  *                   for an external number; an unconfigured number fails with
  *                   numberUnallocated, a server line no client owns with
  *                   destOutOfOrder.
+ * An answered external party hangs up (ConnectionCleared, normalClearing) after
+ * its talk_time, so that the number can be called again.
  * A failed leg is released fail_release s later (the caller hangs up); a call
  * with fewer than two live connections is cleared (ConnectionCleared for each,
  * then CallCleared).  Timers belong to the connection and die with it.
@@ -334,12 +336,24 @@ conference_items(ModelCall *call, ModelCall *old, GArray *items)
 	}
 }
 
+static gboolean
+on_talk_end(gpointer data)
+{
+	ModelConn *conn = data;
+	conn->timer = 0;
+	simlog_kv("call", "event", "talk-time", "call", conn->call->id, "device", conn->device, NULL);
+	model_clear_connection(conn, "normalClearing");
+	return G_SOURCE_REMOVE;
+}
+
 /* model_answer - CONN answers: Established, or Conferenced when it joins a call */
 void
 model_answer(ModelConn *conn)
 {
 	g_clear_handle_id(&conn->timer, g_source_remove);
 	g_clear_handle_id(&conn->noans_timer, g_source_remove);
+	if (conn->dev != NULL && conn->dev->kind == SIM_DEV_EXTERNAL && conn->dev->talk_time > 0)
+		conn->timer = simlog_timeout_add(conn->dev->talk_time, on_talk_end, conn);
 	if (conn->join_by == NULL) {
 		conn_set(conn, CONN_CONNECTED, "normal");
 		party_event(conn, EV_ESTABLISHED, "normal");

@@ -108,6 +108,7 @@ model_device(const char *id)
 	d->peer = g_strdup(spec->peer);
 	d->fwd = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	d->ring_count = 3;
+	d->talk_time = spec->talk_time >= 0 ? spec->talk_time : model.conf->talk_time;
 	g_hash_table_insert(model.devices, d->id, d);
 	return d;
 }

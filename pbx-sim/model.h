@@ -31,6 +31,7 @@ struct ModelDevice {
 	char *path_key;       /* the call pair whose path was last logged */
 	GHashTable *fwd;      /* forwardingType -> forwardDN */
 	int ring_count;       /* forwardNoAns rings */
+	double talk_time;     /* external party: simulated seconds it talks once it answered, 0 = until cleared */
 	GList *monitors;      /* ModelMonitor* (device monitors) */
 	GList *conns;         /* ModelConn* */
 	ModelCall *busy_call; /* the call made by the "busy" control command */

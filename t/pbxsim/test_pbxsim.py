@@ -565,6 +565,35 @@ def make_call_answer_delay_is_simulated_time(sim):
     assert 1.8 <= st[1]["ts"] - st[0]["ts"] <= 3.0, "2 simulated seconds between"
 
 
+@test(sim_extra="talk_time=10")
+def answered_external_hangs_up_after_talk_time(sim):
+    c = sim.client()
+    c.monitor("2001")
+    for attempt in (1, 2):  # the same number can be called again once it hung up
+        c.make_call("2001", "0312345678")  # answer-after 2, talk_time 10 (simulated; scale 20)
+        c.wait("EstablishedEvent", timeout=2)
+        t0 = time.monotonic()
+        cl = c.wait("ConnectionClearedEvent", timeout=3)
+        dt = time.monotonic() - t0
+        eq(cl.get("droppedConnection/deviceID"), "0312345678", "attempt %d: the external party hangs up" % attempt)
+        eq(cl.get("cause"), "normalClearing", "cause")
+        assert dt >= 0.4, "attempt %d: hung up after %.3f s wall, want 10 simulated s = 0.5 s" % (attempt, dt)
+        eq([m.get("droppedConnection/deviceID") for m in c.drain() if m.name == "ConnectionClearedEvent"],
+           ["2001"], "then the caller's connection ends with the call")
+    ends = [l for l in sim.log_lines("call") if l.get("event") == "talk-time"]
+    eq(len(ends), 2, "talk-time log lines")
+
+
+@test(sim_extra="talk_time=10", extra_args=("--talk-time", "0"))
+def talk_time_option_overrides_and_zero_keeps_the_call(sim):
+    c = sim.client()
+    c.monitor("2001")
+    c.make_call("2001", "0312345678")
+    c.wait("EstablishedEvent", timeout=2)
+    time.sleep(1.0)  # 20 simulated seconds, twice the configured talk_time
+    eq([m.name for m in c.drain() if m.name.endswith("ClearedEvent")], [], "the call stays up")
+
+
 @test
 def fax_behaviour_answers(sim):
     c = sim.client()
