@@ -17,11 +17,13 @@
 #include "session.h"
 #include "simconf.h"
 #include "simlog.h"
+#include "sip.h"
 #include "xml.h"
 
 typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
+	char *sip, *sip_password;
 	double time_scale;
 	double talk_time; /* < 0: not given */
 } Options;
@@ -38,6 +40,8 @@ options_clear(Options *o)
 	g_free(o->ns);
 	g_free(o->media_dir);
 	g_free(o->prefix);
+	g_free(o->sip);
+	g_free(o->sip_password);
 }
 
 static gboolean
@@ -99,6 +103,8 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
 		{ "talk-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->talk_time, "simulated seconds an answered external party talks, 0 = until cleared (overrides [sim] talk_time)", "SECS" },
+		{ "sip", 0, 0, G_OPTION_ARG_STRING, &o->sip, "SIP registrar and phones (UDP)", "127.0.0.1:PORT" },
+		{ "sip-password", 0, 0, G_OPTION_ARG_STRING, &o->sip_password, "digest password of every extension (overrides [sim] sip_password)", "PW" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ NULL },
 	};
@@ -108,6 +114,20 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 	o->time_scale = 1.0;
 	o->talk_time = -1;
 	return g_option_context_parse(ctx, argc, argv, error);
+}
+
+static gboolean
+start_sip(const char *listen, const SimConf *conf, GError **error)
+{
+	if (conf->sip_password == NULL || *conf->sip_password == '\0') {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--sip needs a password: --sip-password or [sim] sip_password");
+		return FALSE;
+	}
+	if (!sip_start(conf, listen, conf->sip_password, model_sip_event, NULL, error))
+		return FALSE;
+	simlog_kv("sip", "event", "listen", "listen", listen, NULL);
+	return TRUE;
 }
 
 static int
@@ -133,9 +153,17 @@ run(Options *o, SessStyle style, const char *ns)
 	}
 	xml_set_prefix(prefix);
 	model_init(conf);
-	if (!session_listen(o->listen, conf, style, ns, &err) ||
+	if (o->sip_password != NULL) {
+		g_free(conf->sip_password);
+		conf->sip_password = g_strdup(o->sip_password);
+	}
+	/* SIP first: once the CSTA port accepts, phones can register too. */
+	if ((o->sip != NULL && !start_sip(o->sip, conf, &err)) ||
+	    !session_listen(o->listen, conf, style, ns, &err) ||
 	    (o->control != NULL && !control_listen(o->control, &err))) {
 		g_printerr("pbx-sim: %s\n", err->message);
+		sip_stop();
+		control_shutdown();
 		session_shutdown();
 		model_shutdown();
 		simlog_close();
@@ -150,6 +178,7 @@ run(Options *o, SessStyle style, const char *ns)
 	g_clear_handle_id(&term, g_source_remove);
 	g_clear_handle_id(&intr, g_source_remove);
 	simlog_kv("session", "event", "stop", NULL);
+	sip_stop();
 	control_shutdown();
 	session_shutdown();
 	model_shutdown();
@@ -181,7 +210,8 @@ dispatch(int argc, char **argv, Options *o)
 	    o->time_scale <= 0 || (o->talk_time < 0 && o->talk_time != -1)) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
-			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] [--talk-time SECS]\n");
+			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] [--talk-time SECS] "
+			   "[--sip 127.0.0.1:PORT [--sip-password PW]]\n");
 		return 1;
 	}
 	return run(o, style, ns);

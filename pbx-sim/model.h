@@ -5,6 +5,7 @@
 
 #include "session.h"
 #include "simconf.h"
+#include "sip.h"
 
 typedef enum {
 	CONN_NULL,
@@ -62,6 +63,7 @@ struct ModelConn {
 	guint play_timer;
 	char *playing;         /* message being played (voice unit) */
 	ModelRoute *route;     /* pending RouteRequest while queued at a route point */
+	guint sip_leg;         /* the phone's SIP leg (sip.c) when the device is registered, or 0 */
 };
 
 struct ModelMonitor {
@@ -129,3 +131,6 @@ gboolean model_play(ModelConn *conn, const char *message, GError **error);
 gboolean model_stop_play(ModelConn *conn);
 
 void model_dump(GString *json);
+
+gboolean model_sip_device(const ModelDevice *dev);
+void model_sip_event(guint leg, SipLegEvent ev, guint scode, gpointer data);

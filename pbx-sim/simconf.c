@@ -29,6 +29,7 @@ simconf_free(SimConf *conf)
 	g_free(conf->user);
 	g_free(conf->password);
 	g_free(conf->prefix);
+	g_free(conf->sip_password);
 	g_ptr_array_unref(conf->specs);
 	g_free(conf);
 }
@@ -221,6 +222,7 @@ load_sim(GKeyFile *kf, const char *path, SimConf *conf, GError **error)
 	conf->user = g_key_file_get_string(kf, "sim", "user", NULL);
 	conf->password = g_key_file_get_string(kf, "sim", "password", NULL);
 	conf->prefix = g_key_file_get_string(kf, "sim", "prefix", NULL);
+	conf->sip_password = g_key_file_get_string(kf, "sim", "sip_password", NULL);
 	if (!get_secs(kf, "sim", "talk_time", &conf->talk_time, error)) {
 		g_prefix_error(error, "[sim]: ");
 		return FALSE;

@@ -45,6 +45,7 @@ typedef struct {
 	char *media_dir;            /* voice unit files; relative to the config file */
 	char *user, *password;      /* required ECMA-354 login when set */
 	char *prefix;               /* element prefix for what pbx-sim sends, or NULL */
+	char *sip_password;         /* digest password of every extension on the SIP side */
 	GPtrArray *specs;           /* SimDeviceSpec* in file order */
 } SimConf;
 

@@ -1208,6 +1208,97 @@ def line_board_path_skips_held_party(sim):
     eq([p["path"] for p in sim.log_lines("path")], ["2002 <-> 7001 <-> 7002 <-> 2003"], "audio path")
 
 
+# -------------------------------------------------------------------- sip --
+
+def _udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+SIP_PORT = _udp_port()
+
+
+def _register(sock, ext, auth="", cseq=1, contact=None):
+    """Send one REGISTER for EXT to pbx-sim's SIP port; the reply's status line and headers."""
+    lport = sock.getsockname()[1]
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    msg = ("REGISTER %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bK%d%s\r\n"
+           "From: <sip:%s@127.0.0.1>;tag=t%d\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: reg-%s-%d\r\n"
+           "CSeq: %d REGISTER\r\nMax-Forwards: 70\r\nContact: <%s>\r\nExpires: 60\r\n%s"
+           "Content-Length: 0\r\n\r\n" % (uri, lport, cseq, ext, ext, cseq, ext, ext, lport, cseq,
+                                            contact or "sip:%s@127.0.0.1:%d" % (ext, lport), auth))
+    sock.sendto(msg.encode(), ("127.0.0.1", SIP_PORT))
+    reply = sock.recv(4096).decode()
+    return reply.split("\r\n")[0], reply
+
+
+def _digest(ext, password, challenge, uri):
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+    md5 = lambda t: hashlib.md5(t.encode()).hexdigest()  # noqa: E731
+    ha1 = md5("%s:%s:%s" % (ext, fields["realm"], password))
+    ha2 = md5("REGISTER:%s" % uri)
+    resp = md5("%s:%s:00000001:c0ffee:auth:%s" % (ha1, fields["nonce"], ha2))
+    return ('Authorization: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+            'qop=auth, nc=00000001, cnonce="c0ffee", algorithm=MD5\r\n'
+            % (ext, fields["realm"], fields["nonce"], uri, resp))
+
+
+@test(sim_extra="sip_password=s3cret", extra_args=("--sip", "127.0.0.1:%d" % SIP_PORT))
+def sip_registrar_digest(sim):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    status, reply = _register(sock, "2001")
+    eq(status, "SIP/2.0 401 Unauthorized", "no credentials")
+    chall = re.search(r"(?im)^WWW-Authenticate: (.*)$", reply).group(1)
+    status, _ = _register(sock, "2001", _digest("2001", "wrong", chall, uri), 2)
+    eq(status, "SIP/2.0 403 Forbidden", "wrong password")
+    status, reply = _register(sock, "2001", _digest("2001", "s3cret", chall, uri), 3)
+    eq(status, "SIP/2.0 200 OK", "right password")
+    assert re.search(r"(?im)^Contact: <sip:2001@127\.0\.0\.1:\d+>;expires=60", reply), reply
+    status, _ = _register(sock, "2002", _digest("2001", "s3cret", chall, uri), 4)
+    eq(status, "SIP/2.0 403 Forbidden", "2001's credentials for 2002")
+    status, _ = _register(sock, "0312345678", "", 5)
+    eq(status, "SIP/2.0 404 Not Found", "an external number cannot register")
+    status, _ = _register(sock, "4999", "", 6)
+    eq(status, "SIP/2.0 404 Not Found", "an unknown number cannot register")
+    time.sleep(0.2)
+    events = [(l["event"], l.get("device"), l.get("scode")) for l in sim.log_lines("sip")]
+    assert ("registered", "2001", 200) in events, events
+    assert ("refused", "2001", 403) in events, events
+
+
+@test(sim_extra="sip_password=s3cret", extra_args=("--sip", "127.0.0.1:%d" % SIP_PORT))
+def sip_registered_device_is_rung_and_busy_answer_fails(sim):
+    """A registered device gets a real INVITE on MakeCall; its 486 is Failed(busy)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    _, reply = _register(sock, "2002")
+    chall = re.search(r"(?im)^WWW-Authenticate: (.*)$", reply).group(1)
+    status, _ = _register(sock, "2002", _digest("2002", "s3cret", chall, uri), 2)
+    eq(status, "SIP/2.0 200 OK", "registered")
+    c = sim.client()
+    c.monitor("2001")
+    c.make_call("2001", "2002")
+    invite = sock.recv(8192).decode()
+    assert invite.startswith("INVITE sip:2002@127.0.0.1:"), invite
+    assert "m=audio " in invite and "RTP/AVP 0 101" in invite, invite
+    head = invite.split("\r\n\r\n")[0]
+    keep = [l for l in head.split("\r\n")[1:] if l.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    sock.sendto(("SIP/2.0 486 Busy Here\r\n%s\r\nContent-Length: 0\r\n\r\n"
+                 % "\r\n".join(l + (";tag=busy" if l.lower().startswith("to:") else "") for l in keep)).encode(),
+                ("127.0.0.1", SIP_PORT))
+    f = c.wait("FailedEvent", timeout=3)
+    eq(f.get("failedConnection/deviceID"), "2002", "failed leg")
+    eq(f.get("cause"), "busy", "486 is busy")
+
+
 # ---------------------------------------------------------------- control --
 
 @test
