@@ -184,7 +184,9 @@ on_close(int err, const struct sip_msg *msg, void *arg)
 	Leg *leg = arg;
 	guint scode = msg != NULL && !msg->req ? msg->scode : 0;
 	if (leg->answered) {
-		sip_post_log("bye", leg->ext, leg->id, 0, err ? strerror(err) : "from the phone");
+		/* libre reports the phone's BYE as ECONNRESET */
+		sip_post_log("bye", leg->ext, leg->id, 0,
+			     err == ECONNRESET || err == 0 ? "from the phone" : strerror(err));
 		post_event(leg, SIP_LEG_ENDED, 0);
 	} else {
 		sip_post_log("failed", leg->ext, leg->id, scode, err ? strerror(err) : NULL);
