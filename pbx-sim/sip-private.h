@@ -38,4 +38,5 @@ pl_gstrdup(const struct pl *pl)
 
 bool sipreg_request(const struct sip_msg *msg, void *arg);
 char *sipreg_contact(const char *ext);
+void sipreg_free(SipReg *r);
 void sip_post_log(const char *event, const char *device, guint leg, guint scode, const char *detail);

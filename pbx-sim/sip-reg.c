@@ -176,6 +176,14 @@ sipreg_request(const struct sip_msg *msg, void *arg)
 	return false;
 }
 
+/* sipreg_free - free a binding */
+void
+sipreg_free(SipReg *r)
+{
+	g_free(r->contact);
+	g_free(r);
+}
+
 /* sipreg_contact - EXT's registered Contact URI, or NULL (transfer full; any thread) */
 char *
 sipreg_contact(const char *ext)

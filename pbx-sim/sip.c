@@ -321,7 +321,7 @@ sip_start(const SimConf *conf, const char *listen, const char *password, SipLegF
 	sipst.conf = conf;
 	sipst.password = g_strdup(password);
 	sipst.nonces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	sipst.regs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sipst.regs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sipreg_free);
 	g_mutex_init(&sipst.lock);
 	S.legs = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)leg_free);
 	S.func = func;
