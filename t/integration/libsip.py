@@ -32,12 +32,27 @@ MODULE_PATH = "/usr/lib/baresip/modules"
 RATE = 8000
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def _bindable(kind, port):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_sip_port():
+    """A port for a phone's SIP: baresip binds it for UDP and TCP, and the next one for TLS."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port < 65535 and _bindable(socket.SOCK_STREAM, port) and _bindable(socket.SOCK_STREAM, port + 1):
+            return port
+    raise RuntimeError("no free port for SIP")
 
 
 def _udp_range_free(lo, hi):
@@ -55,11 +70,16 @@ def _udp_range_free(lo, hi):
             s.close()
 
 
+_rtp_taken = set()
+
+
 def free_rtp_range(width=10):
-    """A range of WIDTH free UDP ports for one phone's RTP/RTCP (even first port)."""
-    for _ in range(50):
-        lo = random.randrange(30000, 39000, 2)
-        if _udp_range_free(lo, lo + width - 1):
+    """A range of WIDTH free UDP ports for one phone's RTP/RTCP, below the kernel's ephemeral
+    ports (where free_sip_port finds its ports) and apart from the other phones' ranges."""
+    for _ in range(100):
+        lo = random.randrange(30000, 32760 - width, width)
+        if lo not in _rtp_taken and _udp_range_free(lo, lo + width - 1):
+            _rtp_taken.add(lo)
             return lo, lo + width - 1
     raise RuntimeError("no free UDP port range for RTP")
 
@@ -164,7 +184,7 @@ class Phone:
             os.makedirs(d, exist_ok=True)
         self.voice = voice or silence_wav(os.path.join(self.dir, "silence.wav"))
         self.log_path = os.path.join(self.dir, "baresip.log")
-        self.sip_port = free_udp_port()
+        self.sip_port = free_sip_port()
         self.rtp = free_rtp_range()
         self.proc = None
         self._write_config(password, registrar_port)

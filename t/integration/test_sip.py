@@ -88,7 +88,7 @@ def test_sip_call_carries_audio(ctx):
     of its voice: ConnectionCleared, BYE to the callee; the callee's dump holds the caller's espeak-ng voice
     (duration +-5 %, NCC > 0.9)."""
     with Phones(ctx) as ph:
-        voice = libsip.voice_wav(os.path.join(ph.dir, "voice.wav"), VOICE_TEXT)
+        voice = libsip.voice_wav(os.path.join(ph.dir, "voice.wav"), VOICE_TEXT, lead=1.0)
         a = ph.add(CALLER, voice=voice)
         b = ph.add(CALLEE)
         _check(a.wait_registered() and b.wait_registered(), "the phones did not register: %s / %s"
