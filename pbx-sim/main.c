@@ -17,12 +17,15 @@
 #include "session.h"
 #include "simconf.h"
 #include "simlog.h"
+#include "sip.h"
 #include "xml.h"
 
 typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
+	char *sip, *sip_password;
 	double time_scale;
+	double talk_time; /* < 0: not given */
 } Options;
 
 static void
@@ -37,6 +40,8 @@ options_clear(Options *o)
 	g_free(o->ns);
 	g_free(o->media_dir);
 	g_free(o->prefix);
+	g_free(o->sip);
+	g_free(o->sip_password);
 }
 
 static gboolean
@@ -97,6 +102,9 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "namespace", 0, 0, G_OPTION_ARG_STRING, &o->ns, "default CSTA edition", "ed3|ed4|ed6" },
 		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
+		{ "talk-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->talk_time, "simulated seconds an answered external party talks, 0 = until cleared (overrides [sim] talk_time)", "SECS" },
+		{ "sip", 0, 0, G_OPTION_ARG_STRING, &o->sip, "SIP registrar and phones (UDP)", "127.0.0.1:PORT" },
+		{ "sip-password", 0, 0, G_OPTION_ARG_STRING, &o->sip_password, "digest password of every extension (overrides [sim] sip_password)", "PW" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ NULL },
 	};
@@ -104,7 +112,22 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 	g_option_context_set_summary(ctx, "A PBX simulator speaking CSTA XML (ECMA-323) over TCP.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	o->time_scale = 1.0;
+	o->talk_time = -1;
 	return g_option_context_parse(ctx, argc, argv, error);
+}
+
+static gboolean
+start_sip(const char *listen, const SimConf *conf, GError **error)
+{
+	if (conf->sip_password == NULL || *conf->sip_password == '\0') {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--sip needs a password: --sip-password or [sim] sip_password");
+		return FALSE;
+	}
+	if (!sip_start(conf, listen, conf->sip_password, model_sip_event, NULL, error))
+		return FALSE;
+	simlog_kv("sip", "event", "listen", "listen", listen, NULL);
+	return TRUE;
 }
 
 static int
@@ -120,6 +143,8 @@ run(Options *o, SessStyle style, const char *ns)
 		g_free(conf->media_dir);
 		conf->media_dir = g_strdup(o->media_dir);
 	}
+	if (o->talk_time >= 0)
+		conf->talk_time = o->talk_time;
 	const char *prefix = o->prefix != NULL ? o->prefix : conf->prefix;
 	if (prefix != NULL && *prefix != '\0' && !xml_prefix_valid(prefix)) {
 		g_printerr("pbx-sim: bad element prefix \"%s\"\n", prefix);
@@ -128,9 +153,17 @@ run(Options *o, SessStyle style, const char *ns)
 	}
 	xml_set_prefix(prefix);
 	model_init(conf);
-	if (!session_listen(o->listen, conf, style, ns, &err) ||
+	if (o->sip_password != NULL) {
+		g_free(conf->sip_password);
+		conf->sip_password = g_strdup(o->sip_password);
+	}
+	/* SIP first: once the CSTA port accepts, phones can register too. */
+	if ((o->sip != NULL && !start_sip(o->sip, conf, &err)) ||
+	    !session_listen(o->listen, conf, style, ns, &err) ||
 	    (o->control != NULL && !control_listen(o->control, &err))) {
 		g_printerr("pbx-sim: %s\n", err->message);
+		sip_stop();
+		control_shutdown();
 		session_shutdown();
 		model_shutdown();
 		simlog_close();
@@ -145,6 +178,7 @@ run(Options *o, SessStyle style, const char *ns)
 	g_clear_handle_id(&term, g_source_remove);
 	g_clear_handle_id(&intr, g_source_remove);
 	simlog_kv("session", "event", "stop", NULL);
+	sip_stop();
 	control_shutdown();
 	session_shutdown();
 	model_shutdown();
@@ -173,10 +207,11 @@ dispatch(int argc, char **argv, Options *o)
 	if (o->style == NULL)
 		o->style = g_strdup("both");
 	if (o->config == NULL || o->listen == NULL || !parse_style(o->style, &style) || ns == NULL ||
-	    o->time_scale <= 0) {
+	    o->time_scale <= 0 || (o->talk_time < 0 && o->talk_time != -1)) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
-			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR]\n");
+			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] [--talk-time SECS] "
+			   "[--sip 127.0.0.1:PORT [--sip-password PW]]\n");
 		return 1;
 	}
 	return run(o, style, ns);

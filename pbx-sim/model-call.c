@@ -15,6 +15,8 @@
  *                   for an external number; an unconfigured number fails with
  *                   numberUnallocated, a server line no client owns with
  *                   destOutOfOrder.
+ * An answered external party hangs up (ConnectionCleared, normalClearing) after
+ * its talk_time, so that the number can be called again.
  * A failed leg is released fail_release s later (the caller hangs up); a call
  * with fewer than two live connections is cleared (ConnectionCleared for each,
  * then CallCleared).  Timers belong to the connection and die with it.
@@ -204,10 +206,11 @@ alert(ModelConn *conn, const char *cause)
 	ModelDevice *d = conn->dev;
 	conn_set(conn, CONN_ALERTING, cause);
 	party_event(conn, EV_DELIVERED, cause);
-	double delay = answer_delay(d);
+	gboolean phone = model_sip_ring(conn); /* then the phone answers, or not */
+	double delay = phone ? -1 : answer_delay(d);
 	if (delay >= 0)
 		conn->timer = simlog_timeout_add(delay, on_answer, conn);
-	else if (d->beh.kind == SIM_BEH_DECLINE)
+	else if (!phone && d->beh.kind == SIM_BEH_DECLINE)
 		conn->timer = simlog_timeout_add(1, on_decline, conn);
 	if (fwd_lookup(d, "forwardNoAns", conn->call) != NULL)
 		conn->noans_timer = simlog_timeout_add(model.conf->ring_time * d->ring_count,
@@ -259,6 +262,21 @@ originate(ModelConn *a, const char *cause)
 	offer(call, call->called, &o);
 }
 
+/* call_originate - the calling device A answered its prompt (a SIP phone's 200 OK) */
+void
+call_originate(ModelConn *a)
+{
+	g_clear_handle_id(&a->timer, g_source_remove);
+	originate(a, "newCall");
+}
+
+/* call_fail - CONN's phone refused the call: Failed with CAUSE */
+void
+call_fail(ModelConn *conn, const char *cause)
+{
+	fail(conn, cause);
+}
+
 static gboolean
 on_prompt_answered(gpointer data)
 {
@@ -278,6 +296,8 @@ prompt(ModelConn *a)
 		fail(a, why);
 		return;
 	}
+	if (model_sip_ring(a))
+		return;
 	double delay = answer_delay(a->dev);
 	if (delay >= 0)
 		a->timer = simlog_timeout_add(delay, on_prompt_answered, a);
@@ -298,7 +318,8 @@ model_make_call(ModelCall *call, ModelDevice *from, const char *to, const char *
 	EvInfo si = { .kind = EV_SERVICE_INITIATED, .call = call->id, .device = from->id,
 		      .subject = from->id, .cause = cause };
 	emit(call, NULL, &si);
-	if (prompted)
+	/* A SIP phone is asked to go off-hook by ringing it, whatever autoOriginate says. */
+	if (prompted || (strcmp(cause, "makeCall") == 0 && model_sip_device(from)))
 		prompt(a);
 	else
 		originate(a, strcmp(cause, "makeCall") == 0 ? "newCall" : cause);
@@ -334,12 +355,24 @@ conference_items(ModelCall *call, ModelCall *old, GArray *items)
 	}
 }
 
+static gboolean
+on_talk_end(gpointer data)
+{
+	ModelConn *conn = data;
+	conn->timer = 0;
+	simlog_kv("call", "event", "talk-time", "call", conn->call->id, "device", conn->device, NULL);
+	model_clear_connection(conn, "normalClearing");
+	return G_SOURCE_REMOVE;
+}
+
 /* model_answer - CONN answers: Established, or Conferenced when it joins a call */
 void
 model_answer(ModelConn *conn)
 {
 	g_clear_handle_id(&conn->timer, g_source_remove);
 	g_clear_handle_id(&conn->noans_timer, g_source_remove);
+	if (conn->dev != NULL && conn->dev->kind == SIM_DEV_EXTERNAL && conn->dev->talk_time > 0)
+		conn->timer = simlog_timeout_add(conn->dev->talk_time, on_talk_end, conn);
 	if (conn->join_by == NULL) {
 		conn_set(conn, CONN_CONNECTED, "normal");
 		party_event(conn, EV_ESTABLISHED, "normal");

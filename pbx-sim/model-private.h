@@ -16,6 +16,7 @@ typedef struct {
 	GHashTable *calls;    /* id -> ModelCall */
 	GHashTable *monitors; /* xref -> ModelMonitor */
 	GHashTable *routes;   /* crossRefIdentifier -> ModelRoute */
+	GHashTable *sip_legs; /* SIP leg id -> ModelConn (model-sip.c) */
 	guint next_call, next_xref, next_route, next_reg;
 } ModelState;
 
@@ -37,3 +38,8 @@ void deliver(ModelConn *conn, const char *cause);
 void route_request(ModelConn *conn);
 void route_free(ModelRoute *route);
 void line_check(ModelConn *conn);
+
+void call_originate(ModelConn *a);
+void call_fail(ModelConn *conn, const char *cause);
+gboolean model_sip_ring(ModelConn *conn);
+void model_sip_drop(ModelConn *conn);

@@ -64,6 +64,7 @@ model_init(const SimConf *conf)
 	model.calls = g_hash_table_new(g_str_hash, g_str_equal);
 	model.monitors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)monitor_free);
 	model.routes = g_hash_table_new(g_str_hash, g_str_equal);
+	model.sip_legs = g_hash_table_new(NULL, NULL);
 }
 
 /* model_shutdown - free every call, route, monitor and device */
@@ -77,6 +78,7 @@ model_shutdown(void)
 	GList *routes = g_hash_table_get_values(model.routes);
 	g_list_free_full(routes, (GDestroyNotify)route_free);
 	g_clear_pointer(&model.routes, g_hash_table_unref);
+	g_clear_pointer(&model.sip_legs, g_hash_table_unref);
 	g_clear_pointer(&model.calls, g_hash_table_unref);
 	g_clear_pointer(&model.monitors, g_hash_table_unref);
 	g_clear_pointer(&model.devices, g_hash_table_unref);
@@ -108,6 +110,7 @@ model_device(const char *id)
 	d->peer = g_strdup(spec->peer);
 	d->fwd = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	d->ring_count = 3;
+	d->talk_time = spec->talk_time >= 0 ? spec->talk_time : model.conf->talk_time;
 	g_hash_table_insert(model.devices, d->id, d);
 	return d;
 }
@@ -189,6 +192,7 @@ conn_free(ModelConn *c)
 	g_clear_handle_id(&c->timer, g_source_remove);
 	g_clear_handle_id(&c->noans_timer, g_source_remove);
 	g_clear_handle_id(&c->play_timer, g_source_remove);
+	model_sip_drop(c);
 	if (c->route != NULL) {
 		c->route->conn = NULL;
 		route_free(c->route);

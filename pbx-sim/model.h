@@ -5,6 +5,7 @@
 
 #include "session.h"
 #include "simconf.h"
+#include "sip.h"
 
 typedef enum {
 	CONN_NULL,
@@ -31,6 +32,7 @@ struct ModelDevice {
 	char *path_key;       /* the call pair whose path was last logged */
 	GHashTable *fwd;      /* forwardingType -> forwardDN */
 	int ring_count;       /* forwardNoAns rings */
+	double talk_time;     /* external party: simulated seconds it talks once it answered, 0 = until cleared */
 	GList *monitors;      /* ModelMonitor* (device monitors) */
 	GList *conns;         /* ModelConn* */
 	ModelCall *busy_call; /* the call made by the "busy" control command */
@@ -61,6 +63,7 @@ struct ModelConn {
 	guint play_timer;
 	char *playing;         /* message being played (voice unit) */
 	ModelRoute *route;     /* pending RouteRequest while queued at a route point */
+	guint sip_leg;         /* the phone's SIP leg (sip.c) when the device is registered, or 0 */
 };
 
 struct ModelMonitor {
@@ -128,3 +131,6 @@ gboolean model_play(ModelConn *conn, const char *message, GError **error);
 gboolean model_stop_play(ModelConn *conn);
 
 void model_dump(GString *json);
+
+gboolean model_sip_device(const ModelDevice *dev);
+void model_sip_event(guint leg, SipLegEvent ev, guint scode, gpointer data);

@@ -29,6 +29,7 @@ simconf_free(SimConf *conf)
 	g_free(conf->user);
 	g_free(conf->password);
 	g_free(conf->prefix);
+	g_free(conf->sip_password);
 	g_ptr_array_unref(conf->specs);
 	g_free(conf);
 }
@@ -157,6 +158,24 @@ parse_group_name(const char *group, SimDeviceSpec *spec)
 	return TRUE;
 }
 
+/* An optional number of seconds >= 0 in GROUP; absent leaves *OUT alone. */
+static gboolean
+get_secs(GKeyFile *kf, const char *group, const char *key, double *out, GError **error)
+{
+	g_autofree char *text = g_key_file_get_string(kf, group, key, NULL);
+	if (text == NULL)
+		return TRUE;
+	char *end = NULL;
+	double v = g_ascii_strtod(text, &end);
+	if (end == text || *end != '\0' || v < 0) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "bad %s \"%s\" (seconds, 0 or more)", key, text);
+		return FALSE;
+	}
+	*out = v;
+	return TRUE;
+}
+
 static SimDeviceSpec *
 load_spec(GKeyFile *kf, const char *group, GError **error)
 {
@@ -167,13 +186,15 @@ load_spec(GKeyFile *kf, const char *group, GError **error)
 	spec->kind = SIM_DEV_EXTENSION;
 	spec->beh.kind = SIM_BEH_ANSWER_AFTER;
 	spec->beh.secs = 1;
+	spec->talk_time = -1;
 	if (!parse_group_name(group, spec) || (kind != NULL && !parse_kind(kind, &spec->kind))) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
 			    "[%s]: bad group name or kind", group);
 		spec_free(spec);
 		return NULL;
 	}
-	if (beh != NULL && !simconf_parse_behaviour(beh, &spec->beh, error)) {
+	if ((beh != NULL && !simconf_parse_behaviour(beh, &spec->beh, error)) ||
+	    !get_secs(kf, group, "talk_time", &spec->talk_time, error)) {
 		g_prefix_error(error, "[%s]: ", group);
 		spec_free(spec);
 		return NULL;
@@ -189,8 +210,8 @@ get_double(GKeyFile *kf, const char *key, double dflt)
 	return err != NULL ? dflt : v;
 }
 
-static void
-load_sim(GKeyFile *kf, const char *path, SimConf *conf)
+static gboolean
+load_sim(GKeyFile *kf, const char *path, SimConf *conf, GError **error)
 {
 	conf->heartbeat_interval = get_double(kf, "heartbeat_interval", 30);
 	conf->heartbeat_max_missed = (int)get_double(kf, "heartbeat_max_missed", 3);
@@ -201,15 +222,21 @@ load_sim(GKeyFile *kf, const char *path, SimConf *conf)
 	conf->user = g_key_file_get_string(kf, "sim", "user", NULL);
 	conf->password = g_key_file_get_string(kf, "sim", "password", NULL);
 	conf->prefix = g_key_file_get_string(kf, "sim", "prefix", NULL);
+	conf->sip_password = g_key_file_get_string(kf, "sim", "sip_password", NULL);
+	if (!get_secs(kf, "sim", "talk_time", &conf->talk_time, error)) {
+		g_prefix_error(error, "[sim]: ");
+		return FALSE;
+	}
 	g_autofree char *media = g_key_file_get_string(kf, "sim", "media_dir", NULL);
 	if (media == NULL)
-		return;
+		return TRUE;
 	if (g_path_is_absolute(media)) {
 		conf->media_dir = g_steal_pointer(&media);
 	} else {
 		g_autofree char *dir = g_path_get_dirname(path);
 		conf->media_dir = g_build_filename(dir, media, NULL);
 	}
+	return TRUE;
 }
 
 /* simconf_load - read PATH (transfer full) */
@@ -223,7 +250,10 @@ simconf_load(const char *path, GError **error)
 	}
 	g_autoptr(SimConf) conf = g_new0(SimConf, 1);
 	conf->specs = g_ptr_array_new_with_free_func((GDestroyNotify)spec_free);
-	load_sim(kf, path, conf);
+	if (!load_sim(kf, path, conf, error)) {
+		g_prefix_error(error, "%s: ", path);
+		return NULL;
+	}
 	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 	for (int i = 0; groups[i] != NULL; i++) {
 		if (strcmp(groups[i], "sim") == 0)

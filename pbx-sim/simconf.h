@@ -31,6 +31,7 @@ typedef struct {
 	SimDeviceKind kind;
 	SimBehaviour beh;
 	char *peer;    /* line board: the line this line is wired to */
+	double talk_time; /* simulated seconds an answered external party talks; < 0 = [sim] talk_time */
 } SimDeviceSpec;
 
 typedef struct {
@@ -40,9 +41,11 @@ typedef struct {
 	double ring_time;           /* simulated seconds per ring (forwardNoAns) */
 	double route_timeout;       /* simulated seconds a RouteRequest waits */
 	double session_max;         /* longest ECMA-354 session duration granted */
+	double talk_time;           /* simulated seconds before an answered external party hangs up, 0 = never */
 	char *media_dir;            /* voice unit files; relative to the config file */
 	char *user, *password;      /* required ECMA-354 login when set */
 	char *prefix;               /* element prefix for what pbx-sim sends, or NULL */
+	char *sip_password;         /* digest password of every extension on the SIP side */
 	GPtrArray *specs;           /* SimDeviceSpec* in file order */
 } SimConf;
 

@@ -221,10 +221,11 @@ START_TEST(test_conf_lookup)
 {
 	g_autofree char *dir = g_dir_make_tmp("check-pbxsim-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename(dir, "pbx.conf", NULL);
-	const char *text = "[sim]\nheartbeat_interval=5\nmedia_dir=m\n"
+	const char *text = "[sim]\nheartbeat_interval=5\nmedia_dir=m\ntalk_time=120\n"
 			   "[2001-2010]\nkind=extension\nbehaviour=answer-after 1\n"
 			   "[2005]\nkind=line\nbehaviour=busy\npeer=2006\n"
-			   "[0312345678]\nkind=external\n";
+			   "[0312345678]\nkind=external\n"
+			   "[0311111111]\nkind=external\ntalk_time=5.5\n";
 	ck_assert(g_file_set_contents(path, text, -1, NULL));
 	g_autoptr(GError) err = NULL;
 	g_autoptr(SimConf) conf = simconf_load(path, &err);
@@ -238,6 +239,9 @@ START_TEST(test_conf_lookup)
 	ck_assert_int_eq(simconf_lookup(conf, "2005")->kind, SIM_DEV_LINE);
 	ck_assert_str_eq(simconf_lookup(conf, "2005")->peer, "2006");
 	ck_assert_int_eq(simconf_lookup(conf, "0312345678")->kind, SIM_DEV_EXTERNAL);
+	ck_assert(conf->talk_time == 120);
+	ck_assert(simconf_lookup(conf, "0312345678")->talk_time < 0); /* inherits [sim] */
+	ck_assert(simconf_lookup(conf, "0311111111")->talk_time == 5.5);
 	ck_assert(simconf_lookup(conf, "2011") == NULL);
 	ck_assert(simconf_lookup(conf, "201") == NULL);
 	ck_assert(simconf_lookup(conf, "20011") == NULL);
@@ -253,6 +257,8 @@ START_TEST(test_conf_errors)
 		"[2001]\nbehaviour=sometimes\n",
 		"[2001]\nkind=phone\n",
 		"[2010-2001]\nkind=extension\n",
+		"[sim]\ntalk_time=soon\n",
+		"[0312345678]\nkind=external\ntalk_time=-3\n",
 		"not a key file",
 	};
 	g_autofree char *dir = g_dir_make_tmp("check-pbxsim-XXXXXX", NULL);

@@ -565,6 +565,35 @@ def make_call_answer_delay_is_simulated_time(sim):
     assert 1.8 <= st[1]["ts"] - st[0]["ts"] <= 3.0, "2 simulated seconds between"
 
 
+@test(sim_extra="talk_time=10")
+def answered_external_hangs_up_after_talk_time(sim):
+    c = sim.client()
+    c.monitor("2001")
+    for attempt in (1, 2):  # the same number can be called again once it hung up
+        c.make_call("2001", "0312345678")  # answer-after 2, talk_time 10 (simulated; scale 20)
+        c.wait("EstablishedEvent", timeout=2)
+        t0 = time.monotonic()
+        cl = c.wait("ConnectionClearedEvent", timeout=3)
+        dt = time.monotonic() - t0
+        eq(cl.get("droppedConnection/deviceID"), "0312345678", "attempt %d: the external party hangs up" % attempt)
+        eq(cl.get("cause"), "normalClearing", "cause")
+        assert dt >= 0.4, "attempt %d: hung up after %.3f s wall, want 10 simulated s = 0.5 s" % (attempt, dt)
+        eq([m.get("droppedConnection/deviceID") for m in c.drain() if m.name == "ConnectionClearedEvent"],
+           ["2001"], "then the caller's connection ends with the call")
+    ends = [l for l in sim.log_lines("call") if l.get("event") == "talk-time"]
+    eq(len(ends), 2, "talk-time log lines")
+
+
+@test(sim_extra="talk_time=10", extra_args=("--talk-time", "0"))
+def talk_time_option_overrides_and_zero_keeps_the_call(sim):
+    c = sim.client()
+    c.monitor("2001")
+    c.make_call("2001", "0312345678")
+    c.wait("EstablishedEvent", timeout=2)
+    time.sleep(1.0)  # 20 simulated seconds, twice the configured talk_time
+    eq([m.name for m in c.drain() if m.name.endswith("ClearedEvent")], [], "the call stays up")
+
+
 @test
 def fax_behaviour_answers(sim):
     c = sim.client()
@@ -1177,6 +1206,97 @@ def line_board_path_skips_held_party(sim):
     while time.time() < deadline and not sim.log_lines("path"):
         time.sleep(0.05)
     eq([p["path"] for p in sim.log_lines("path")], ["2002 <-> 7001 <-> 7002 <-> 2003"], "audio path")
+
+
+# -------------------------------------------------------------------- sip --
+
+def _udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+SIP_PORT = _udp_port()
+
+
+def _register(sock, ext, auth="", cseq=1, contact=None):
+    """Send one REGISTER for EXT to pbx-sim's SIP port; the reply's status line and headers."""
+    lport = sock.getsockname()[1]
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    msg = ("REGISTER %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bK%d%s\r\n"
+           "From: <sip:%s@127.0.0.1>;tag=t%d\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: reg-%s-%d\r\n"
+           "CSeq: %d REGISTER\r\nMax-Forwards: 70\r\nContact: <%s>\r\nExpires: 60\r\n%s"
+           "Content-Length: 0\r\n\r\n" % (uri, lport, cseq, ext, ext, cseq, ext, ext, lport, cseq,
+                                            contact or "sip:%s@127.0.0.1:%d" % (ext, lport), auth))
+    sock.sendto(msg.encode(), ("127.0.0.1", SIP_PORT))
+    reply = sock.recv(4096).decode()
+    return reply.split("\r\n")[0], reply
+
+
+def _digest(ext, password, challenge, uri):
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+    md5 = lambda t: hashlib.md5(t.encode()).hexdigest()  # noqa: E731
+    ha1 = md5("%s:%s:%s" % (ext, fields["realm"], password))
+    ha2 = md5("REGISTER:%s" % uri)
+    resp = md5("%s:%s:00000001:c0ffee:auth:%s" % (ha1, fields["nonce"], ha2))
+    return ('Authorization: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+            'qop=auth, nc=00000001, cnonce="c0ffee", algorithm=MD5\r\n'
+            % (ext, fields["realm"], fields["nonce"], uri, resp))
+
+
+@test(sim_extra="sip_password=s3cret", extra_args=("--sip", "127.0.0.1:%d" % SIP_PORT))
+def sip_registrar_digest(sim):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    status, reply = _register(sock, "2001")
+    eq(status, "SIP/2.0 401 Unauthorized", "no credentials")
+    chall = re.search(r"(?im)^WWW-Authenticate: (.*)$", reply).group(1)
+    status, _ = _register(sock, "2001", _digest("2001", "wrong", chall, uri), 2)
+    eq(status, "SIP/2.0 403 Forbidden", "wrong password")
+    status, reply = _register(sock, "2001", _digest("2001", "s3cret", chall, uri), 3)
+    eq(status, "SIP/2.0 200 OK", "right password")
+    assert re.search(r"(?im)^Contact: <sip:2001@127\.0\.0\.1:\d+>;expires=60", reply), reply
+    status, _ = _register(sock, "2002", _digest("2001", "s3cret", chall, uri), 4)
+    eq(status, "SIP/2.0 403 Forbidden", "2001's credentials for 2002")
+    status, _ = _register(sock, "0312345678", "", 5)
+    eq(status, "SIP/2.0 404 Not Found", "an external number cannot register")
+    status, _ = _register(sock, "4999", "", 6)
+    eq(status, "SIP/2.0 404 Not Found", "an unknown number cannot register")
+    time.sleep(0.2)
+    events = [(l["event"], l.get("device"), l.get("scode")) for l in sim.log_lines("sip")]
+    assert ("registered", "2001", 200) in events, events
+    assert ("refused", "2001", 403) in events, events
+
+
+@test(sim_extra="sip_password=s3cret", extra_args=("--sip", "127.0.0.1:%d" % SIP_PORT))
+def sip_registered_device_is_rung_and_busy_answer_fails(sim):
+    """A registered device gets a real INVITE on MakeCall; its 486 is Failed(busy)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+    uri = "sip:127.0.0.1:%d" % SIP_PORT
+    _, reply = _register(sock, "2002")
+    chall = re.search(r"(?im)^WWW-Authenticate: (.*)$", reply).group(1)
+    status, _ = _register(sock, "2002", _digest("2002", "s3cret", chall, uri), 2)
+    eq(status, "SIP/2.0 200 OK", "registered")
+    c = sim.client()
+    c.monitor("2001")
+    c.make_call("2001", "2002")
+    invite = sock.recv(8192).decode()
+    assert invite.startswith("INVITE sip:2002@127.0.0.1:"), invite
+    assert "m=audio " in invite and "RTP/AVP 0 101" in invite, invite
+    head = invite.split("\r\n\r\n")[0]
+    keep = [l for l in head.split("\r\n")[1:] if l.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    sock.sendto(("SIP/2.0 486 Busy Here\r\n%s\r\nContent-Length: 0\r\n\r\n"
+                 % "\r\n".join(l + (";tag=busy" if l.lower().startswith("to:") else "") for l in keep)).encode(),
+                ("127.0.0.1", SIP_PORT))
+    f = c.wait("FailedEvent", timeout=3)
+    eq(f.get("failedConnection/deviceID"), "2002", "failed leg")
+    eq(f.get("cause"), "busy", "486 is busy")
 
 
 # ---------------------------------------------------------------- control --
