@@ -52,6 +52,8 @@ Call *call_new(Ua *ua, const char *line, const char *to_uri, GPtrArray *steps, g
 
 static void call_free(Call *call)
 {
+	if (call->spool_dir) /* the converted prompts; recordings stay for their reader */
+		steps_cleanup(call->spool_dir, call->id);
 	tmr_cancel(&call->ring_tmr);
 	tmr_cancel(&call->end_tmr);
 	audio_close(call);
