@@ -60,7 +60,9 @@ char *fax_step_end(Call *call, Step *s)
 	if (call->fax == NULL)
 		return g_strdup("fax failed: not started");
 	t30_get_transfer_statistics(fax_get_t30_state(call->fax), &stats);
-	ok = call->fax_done && call->fax_result == T30_ERR_OK;
+	/* every page confirmed (MCF) is delivered, even if the far end hangs up before DCN */
+	ok = call->fax_done ? call->fax_result == T30_ERR_OK
+	                    : stats.pages_tx > 0 && (guint)stats.pages_tx == s->pages;
 	pages = g_strdup_printf("%d", stats.pages_tx);
 	result = ok ? g_strdup_printf("fax ok %d pages", stats.pages_tx)
 	            : g_strdup_printf("fax failed: %s (%d of %u pages sent)",
