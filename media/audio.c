@@ -143,7 +143,8 @@ gboolean audio_open(Call *call, GError **error)
 		            hi, g_strerror(err));
 		return FALSE;
 	}
-	call->dtmf = dtmf_rx_init(NULL, on_digits, call);
+	if (call->dtmf == NULL)
+		call->dtmf = dtmf_rx_init(NULL, on_digits, call);
 	call->te_pt = -1;
 	return TRUE;
 }
@@ -196,7 +197,12 @@ void audio_close(Call *call)
 	call->telev = mem_deref(call->telev);
 	call->sdpm = NULL;
 	call->sdp = mem_deref(call->sdp);
-	if (call->dtmf)
+}
+
+void audio_free(Call *call)
+{
+	audio_close(call);
+	if (call->dtmf) /* not in audio_close: a detected digit can end the call inside dtmf_rx */
 		dtmf_rx_free(call->dtmf);
 	call->dtmf = NULL;
 }

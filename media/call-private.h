@@ -84,6 +84,8 @@ gboolean audio_open(Call *call, GError **error);
 gboolean audio_remote(Call *call, GError **error);
 /* audio_close - stop sending and close the socket; a no-op when not open */
 void audio_close(Call *call);
+/* audio_free - audio_close, and free the DTMF detector (from call_free only) */
+void audio_free(Call *call);
 
 /* runner_begin - start the steps from the first */
 void runner_begin(Call *call);

@@ -56,8 +56,10 @@ static void call_free(Call *call)
 		steps_cleanup(call->spool_dir, call->id);
 	tmr_cancel(&call->ring_tmr);
 	tmr_cancel(&call->end_tmr);
-	audio_close(call);
+	audio_free(call);
 	call->sess = mem_deref(call->sess);
+	if (call->fax)
+		fax_free(call->fax);
 	g_ptr_array_unref(call->steps);
 	g_ptr_array_unref(call->results);
 	g_string_free(call->digits, TRUE);
@@ -217,6 +219,13 @@ void call_steps_done(Call *call)
 void call_hangup(Call *call, const char *cause)
 {
 	call_finish(call, cause, 0, NULL);
+}
+
+void call_release(Call *call)
+{
+	call_finish(call, "disconnected", 0, NULL);
+	tmr_cancel(&call->end_tmr);
+	on_end(call);
 }
 
 static void fail(Call *call, const GError *error)

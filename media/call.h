@@ -49,6 +49,8 @@ gboolean call_accept(Call *call, const struct sip_msg *msg, GError **error);
 gboolean call_start(Call *call, GError **error);
 /* call_hangup - end the call now with CAUSE ("hangup", "disconnected") */
 void call_hangup(Call *call, const char *cause);
+/* call_release - at shutdown: end the call and free it now (later if the worker holds it) */
+void call_release(Call *call);
 /* call_state_name - "preparing", "armed", "ringing", "answered", "running", "ending" */
 const char *call_state_name(const Call *call);
 

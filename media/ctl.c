@@ -389,6 +389,8 @@ void ctl_free(Ctl *ctl)
 		return;
 	while (ctl->conns)
 		conn_close(ctl->conns->data);
+	while (ctl->calls.head) /* on_gone takes each off the queue */
+		call_release(ctl->calls.head->data);
 	fd_close(ctl->fd);
 	close(ctl->fd);
 	g_unlink(ctl->config->media_socket);

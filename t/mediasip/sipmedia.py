@@ -147,9 +147,9 @@ def kamailio_aors(ctl):
 
 # --- cti-media and its control socket ---------------------------------------
 
-def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media"):
+def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media", rtp_ports=40):
     sip_port = free_port()
-    lo, hi = free_range(40)
+    lo, hi = free_range(rtp_ports)
     sock = os.path.join(procs.workdir, name + ".sock")
     spool = os.path.join(procs.workdir, name + "-spool")
     conf = os.path.join(procs.workdir, name + ".conf")
