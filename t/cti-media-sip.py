@@ -260,7 +260,27 @@ def test_bad_requests(env):
     assert_no_session(env.c)
 
 
-TESTS = [test_register, test_play, test_record, test_gather_rfc4733, test_gather_inband,
+def test_privileges(env):
+    """Started as root, cti-media runs as [media] user (here: nobody) once bound."""
+    if os.geteuid() != 0:
+        print("#   not root: privilege drop not exercised")
+        return
+    p = start_cti_media(env.procs, BUILD, registrar="127.0.0.1:%d" % env.kport, lines="7003",
+                        password=PASSWORD, name="cti-media-nobody", user="nobody")
+    c = Client(p.sock)
+    wait_for(lambda: registered(c), 15, "line 7003 registered")
+    with open("/proc/%d/status" % p.pid) as f:
+        ids = {line.split(":")[0]: line.split()[1:] for line in f}
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    assert ids["Uid"] == [str(nobody.pw_uid)] * 4, ids["Uid"]
+    assert ids["Gid"] == [str(nobody.pw_gid)] * 4, ids["Gid"]
+    assert os.stat(p.spool).st_uid == nobody.pw_uid
+    c.close()
+    env.procs.stop(p)
+
+
+TESTS = [test_register, test_privileges, test_play, test_record, test_gather_rfc4733, test_gather_inband,
          test_gather_timeout, test_say, test_refused, test_not_answered, test_armed,
          test_bad_requests]
 

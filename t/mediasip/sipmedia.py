@@ -147,7 +147,8 @@ def kamailio_aors(ctl):
 
 # --- cti-media and its control socket ---------------------------------------
 
-def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media", rtp_ports=40):
+def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media", rtp_ports=40,
+                    user=""):
     sip_port = free_port()
     lo, hi = free_range(rtp_ports)
     sock = os.path.join(procs.workdir, name + ".sock")
@@ -156,7 +157,7 @@ def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media
     with open(conf, "w") as f:
         f.write("[media]\nsocket = %s\nregistrar = %s\nlines = %s\npassword = %s\n"
                 "local_address = 127.0.0.1\nsip_port = %d\nrtp_ports = %d-%d\nspool_dir = %s\n"
-                % (sock, registrar, lines, password, sip_port, lo, hi, spool))
+                "user = %s\n" % (sock, registrar, lines, password, sip_port, lo, hi, spool, user))
     p = procs.start(name, [os.path.join(build, "media", "cti-media"), "-c", conf])
     wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 15, "cti-media's socket")
     if p.poll() is not None:
