@@ -18,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mediasip"))
 from sipmedia import (Client, Procs, free_port, free_range, log_text,  # noqa: E402
-                      start_cti_media, start_kamailio, wait_for)
+                      start_cti_media, start_kamailio, unclean_exits, wait_for)
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BUILD_DIR", ".."))
 PAGES = 2
@@ -98,6 +98,10 @@ def main():
                 print(open(os.path.join(work, name), errors="replace").read()[-3000:])
     finally:
         procs.stop_all()
+    if unclean_exits(procs) or unclean_exits(procs, "fax_rx_sip"):
+        print("not ok - did not exit cleanly: %r %r" % (unclean_exits(procs),
+                                                       unclean_exits(procs, "fax_rx_sip")))
+        ok = False
     if ok:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1

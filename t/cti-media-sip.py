@@ -28,7 +28,7 @@ import traceback
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mediasip"))
 from sipmedia import (Client, Procs, active_span, baresip_dumps, baresip_key,  # noqa: E402
                       best_correlation, kamailio_aors, read_wav, rms, start_baresip,
-                      start_cti_media, start_kamailio, wait_for, write_wav)
+                      start_cti_media, start_kamailio, unclean_exits, wait_for)
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BUILD_DIR", ".."))
 PASSWORD = "line-s3cret"
@@ -307,6 +307,10 @@ def main():
     finally:
         if env:
             env.procs.stop_all()
+            bad = unclean_exits(env.procs)
+            if bad:
+                failed += 1
+                print("not ok - cti-media did not exit cleanly: %r" % bad)
     if failed:
         for name in sorted(os.listdir(work)):
             if name.endswith(".log"):

@@ -53,6 +53,7 @@ class Procs:
     def __init__(self, workdir):
         self.workdir = workdir
         self.procs = []
+        self.exits = {}  # name -> exit status once stopped (negative: killed by that signal)
 
     def start(self, name, argv, stdin=None, env=None):
         log = open(os.path.join(self.workdir, name + ".log"), "wb")
@@ -74,12 +75,18 @@ class Procs:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+        self.exits[p.name] = p.returncode
         if p in self.procs:
             self.procs.remove(p)
 
     def stop_all(self):
         for p in list(reversed(self.procs)):
             self.stop(p)
+
+
+def unclean_exits(procs, prefix="cti-media"):
+    """Programs named PREFIX* that did not exit 0 on SIGTERM (a crash, a sanitizer report)."""
+    return {n: rc for n, rc in procs.exits.items() if n.startswith(prefix) and rc != 0}
 
 
 def log_text(p):
