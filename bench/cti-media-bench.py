@@ -32,6 +32,12 @@ def rss_kb(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(build, work, n, seconds):
     procs = Procs(work)
     try:
@@ -52,6 +58,7 @@ def run(build, work, n, seconds):
             armed.append(r.get("Session"))
         time.sleep(0.5)
         base = rss_kb(caller.pid)
+        cpu0, t0 = cpu_seconds(caller.pid), time.time()
         sids = []
         for _ in range(n):
             r = cc.request("CALL", [("To", "sip:7002@127.0.0.1:%d" % callee.sip_port),
@@ -67,12 +74,13 @@ def run(build, work, n, seconds):
             d = cc.event(s, "done", seconds + 60)
             sent += int(d.get("Packets-Sent"))
             late += int(d.get("Packets-Late"))
+        cpu = 100 * (cpu_seconds(caller.pid) - cpu0) / (time.time() - t0)
         received = lost = 0
         for s in armed:
             d = ce.event(s, "done", 30)
             received += int(d.get("Packets-Received"))
             lost += int(d.get("Packets-Lost"))
-        return sent, late, received, lost, per_call
+        return sent, late, received, lost, per_call, cpu
     finally:
         procs.stop_all()
 
@@ -84,14 +92,16 @@ def main():
     ap.add_argument("--seconds", type=int, default=20)
     a = ap.parse_args()
     build = os.path.abspath(a.build_dir)
-    print("%6s %9s %7s %9s %7s %8s %10s" % ("calls", "sent", "late", "received", "lost",
-                                           "bad %", "KiB/call"))
+    print("# load average before: %s" % open("/proc/loadavg").read().split()[0])
+    print("%6s %9s %7s %9s %7s %8s %10s %8s" % ("calls", "sent", "late", "received", "lost",
+                                                "bad %", "KiB/call", "CPU %"))
     for n in [int(x) for x in a.calls.split(",")]:
         work = tempfile.mkdtemp(prefix="cti-media-bench.")
-        sent, late, received, lost, mem = run(build, work, n, a.seconds)
+        sent, late, received, lost, mem, cpu = run(build, work, n, a.seconds)
         bad = 100.0 * (late + lost) / max(1, sent)
-        print("%6d %9d %7d %9d %7d %8.2f %10.0f%s" % (n, sent, late, received, lost, bad, mem,
-                                                    "" if bad < 1 else "  target missed"))
+        print("%6d %9d %7d %9d %7d %8.2f %10.0f %8.1f%s" % (n, sent, late, received, lost, bad,
+                                                          mem, cpu,
+                                                          "" if bad < 1 else "  target missed"))
         sys.stdout.flush()
         subprocess.run(["rm", "-rf", work])
     return 0
