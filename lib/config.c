@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
@@ -119,6 +121,41 @@ static gboolean conf_is_lines(const char *v)
 	return TRUE;
 }
 
+/* conf_is_port_range - "MIN-MAX", 1024 <= MIN <= MAX <= 65535 */
+static gboolean conf_is_port_range(const char *v)
+{
+	unsigned lo, hi;
+	char end;
+
+	return sscanf(v, "%u-%u%c", &lo, &hi, &end) == 2 && lo >= 1024 && lo <= hi && hi <= 65535;
+}
+
+/* conf_is_codecs - a list of pcmu and pcma, at least one */
+static gboolean conf_is_codecs(const char *v)
+{
+	g_auto(GStrv) list = identity_split_list(v);
+
+	if (list[0] == NULL)
+		return FALSE;
+	for (gsize i = 0; list[i]; i++)
+		if (strcmp(list[i], "pcmu") != 0 && strcmp(list[i], "pcma") != 0)
+			return FALSE;
+	return TRUE;
+}
+
+/* conf_is_hostport - "host:port" with a port in 1..65535 */
+static gboolean conf_is_hostport(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == v)
+		return FALSE;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535;
+}
+
 static gboolean conf_is_over_limit(const char *v)
 {
 	return strcmp(v, "tempfail") == 0 || strcmp(v, "reject") == 0;
@@ -227,6 +264,23 @@ static const ConfKey conf_keys[] = {
      1000000},
     {"limits", "over_limit", CONF_STRING, OFF(over_limit), "tempfail", 0, 0, conf_is_over_limit,
      "tempfail or reject"},
+
+    {"media", "socket", CONF_STRING, OFF(media_socket), "/run/mailcti/media.sock", 0, 0},
+    {"media", "registrar", CONF_STRING, OFF(media_registrar), "127.0.0.1:5060", 0, 0,
+     conf_is_hostport, "host:port"},
+    {"media", "domain", CONF_STRING, OFF(media_domain), "", 0, 0},
+    {"media", "lines", CONF_STRING, OFF(media_lines), "", 0, 0, conf_is_lines,
+     "a comma-separated list of line numbers"},
+    {"media", "password", CONF_SECRET, OFF(media_password), "", 0, 0},
+    {"media", "local_address", CONF_STRING, OFF(media_local_address), "127.0.0.1", 0, 0},
+    {"media", "sip_port", CONF_INT, OFF(media_sip_port), "5070", 1, 65535},
+    {"media", "rtp_ports", CONF_STRING, OFF(media_rtp_ports), "16384-16999", 0, 0,
+     conf_is_port_range, "MIN-MAX, 1024 <= MIN <= MAX <= 65535"},
+    {"media", "codecs", CONF_STRING, OFF(media_codecs), "pcmu,pcma", 0, 0, conf_is_codecs,
+     "a list of pcmu and pcma"},
+    {"media", "user", CONF_STRING, OFF(media_user), "", 0, 0},
+    {"media", "spool_dir", CONF_STRING, OFF(media_spool_dir), "/var/spool/mailcti/media-leg", 0,
+     0},
 };
 
 static const ConfKey *conf_find(const char *group, const char *key)

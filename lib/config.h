@@ -87,6 +87,19 @@ typedef struct {
 	int global_concurrent;     /* global_concurrent= 32 */
 	int notify_per_hour;       /* per_sender_notifications_per_hour= 30 */
 	char *over_limit;          /* over_limit= tempfail (450 4.7.1) | reject (550 5.7.1) */
+
+	/* [media] cti-media, the SIP/RTP media leg (cti-media(8)) */
+	char *media_socket;        /* socket= cti-media's control socket, "/run/mailcti/media.sock" */
+	char *media_registrar;     /* registrar= host:port of the PBX's SIP registrar, "127.0.0.1:5060" */
+	char *media_domain;        /* domain= SIP domain of the lines, "" = the registrar's host */
+	char *media_lines;         /* lines= the gateway's SIP line(s), e.g. "7001,7002" ("" = none) */
+	char *media_password;      /* password= digest password of the lines */
+	char *media_local_address; /* local_address= address SIP and RTP bind to and announce, "127.0.0.1" */
+	int media_sip_port;        /* sip_port= local SIP UDP port, 5070 */
+	char *media_rtp_ports;     /* rtp_ports= RTP port range "MIN-MAX", "16384-16999" */
+	char *media_codecs;        /* codecs= offered codecs in order: pcmu, pcma; "pcmu,pcma" */
+	char *media_user;          /* user= drop root to this user after binding, "" = keep */
+	char *media_spool_dir;     /* spool_dir= converted prompts and recordings, "/var/spool/mailcti/media-leg" */
 } CtiConfig;
 
 /* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */
