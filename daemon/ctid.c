@@ -8,11 +8,8 @@
  * in-memory jobs (the store keeps every live job as it is), end the PBX
  * session politely, exit 0.  SIGHUP retries the PBX link at once.
  */
-#include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 
