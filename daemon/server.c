@@ -504,9 +504,9 @@ static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 	c->server = l->server;
 	c->fd = cfd;
 	c->retrieval = l->retrieval;
-	c->dec = ipc_decoder_new(l->retrieval ? SERVER_RETRIEVAL_MAX_BODY
-	                                      : l->server->config->max_message_size +
-	                                            CTI_IPC_MAX_HEADER);
+	c->dec = ipc_decoder_new(l->retrieval
+	                             ? SERVER_RETRIEVAL_MAX_BODY
+	                             : l->server->config->max_message_size + CTI_IPC_MAX_HEADER);
 	c->out = g_byte_array_new();
 	c->uid = peer_uid(cfd);
 	c->in_id = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, c);
