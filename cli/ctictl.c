@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctictl.h"
+#include "privs.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -49,8 +50,13 @@ const CtiConfig *ctl_config(CtlContext *ctx)
 
 	if (ctx->config == NULL) {
 		ctx->config = config_load(ctx->config_path, &error);
-		if (ctx->config == NULL)
+		if (ctx->config == NULL) {
 			fprintf(ctx->err, "ctictl: %s\n", error->message);
+		} else if (!privs_become(ctx->config->ctid_user, &error)) {
+			/* root becomes ctid's user: the DBs it creates stay ctid's */
+			fprintf(ctx->err, "ctictl: [ctid] user: %s\n", error->message);
+			g_clear_pointer(&ctx->config, config_free);
+		}
 	}
 	return ctx->config;
 }

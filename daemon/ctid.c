@@ -8,11 +8,8 @@
  * in-memory jobs (the store keeps every live job as it is), end the PBX
  * session politely, exit 0.  SIGHUP retries the PBX link at once.
  */
-#include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,6 +17,7 @@
 #include "jobs.h"
 #include "link.h"
 #include "log.h"
+#include "privs.h"
 #include "server.h"
 #include "store.h"
 
@@ -78,35 +76,17 @@ static gboolean on_hangup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* drop_privileges - become [ctid] user when started as root; FALSE + error */
-static gboolean drop_privileges(const char *user, GError **error)
-{
-	struct passwd *pw;
-
-	if (user == NULL || user[0] == '\0' || geteuid() != 0)
-		return TRUE;
-	pw = getpwnam(user);
-	if (pw == NULL) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-		            "[ctid] user %s does not exist", user);
-		return FALSE;
-	}
-	if (setgid(pw->pw_gid) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot become %s: %s",
-		            user, g_strerror(errno));
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static gboolean ctid_start(Ctid *ctid, GError **error)
 {
 	const CtiConfig *c = ctid->config;
 
 	ctid->server = server_new(c);
-	if (!server_listen(ctid->server, error) || !drop_privileges(c->ctid_user, error))
+	if (!server_listen(ctid->server, error))
 		return FALSE;
+	if (!privs_become(c->ctid_user, error)) {
+		g_prefix_error(error, "[ctid] user: ");
+		return FALSE;
+	}
 	ctid->store = store_open(c->jobs_db, c->spool_dir, error);
 	if (ctid->store == NULL)
 		return FALSE;

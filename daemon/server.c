@@ -35,6 +35,8 @@
 #include "store.h"
 
 #define SERVER_BACKLOG 64
+/* The retrieval socket carries RETRIEVED and PING only: no body beyond this. */
+#define SERVER_RETRIEVAL_MAX_BODY 4096
 
 typedef struct {
 	int fd;
@@ -78,6 +80,7 @@ struct CtidServer {
 	gint64 started;      /* monotonic us, for STATUS Uptime */
 	GArray *pending;     /* Pending: SUBMITs for the next group commit */
 	guint commit_id;     /* the 0-priority idle source that runs it */
+	gboolean at_cap;     /* [ctid] max_connections reached: logged once until below */
 };
 
 typedef CtiIpcFrame *(*VerbHandler)(Client *c, const CtiIpcFrame *req);
@@ -406,6 +409,9 @@ static gboolean on_client_readable(int fd, GIOCondition cond, gpointer data)
 	if (!ipc_decoder_feed(c->dec, buf, (gsize)n, &error)) {
 		g_autoptr(CtiIpcFrame) reply = ipc_frame_new("REJECT");
 
+		log_warning("ipc peer uid %ld%s: bad frame, closing: %s", (long)c->uid,
+		            c->retrieval ? " (retrieval)" : "", error->message);
+
 		ipc_frame_addf(reply, "Reason", "bad frame: %s", error->message);
 		client_queue(c, reply);
 		c->closing = TRUE;
@@ -461,6 +467,28 @@ static void on_job_change(const CtiJob *job, const char *text, gpointer data)
 	}
 }
 
+/* server_admit - FALSE (CFD closed) when [ctid] max_connections are open:
+ * one warning when the cap is reached, one line when it is left again */
+static gboolean server_admit(CtidServer *server, const Listener *l, int cfd)
+{
+	guint open = g_hash_table_size(server->clients);
+
+	if (open < (guint)server->config->max_connections) {
+		if (server->at_cap)
+			log_info("ipc connections below [ctid] max_connections=%d again",
+			         server->config->max_connections);
+		server->at_cap = FALSE;
+		return TRUE;
+	}
+	if (!server->at_cap)
+		log_warning("ipc connection cap hit: %u open, [ctid] max_connections=%d; "
+		            "refusing new connections on %s until one closes",
+		            open, server->config->max_connections, l->path);
+	server->at_cap = TRUE;
+	close(cfd);
+	return FALSE;
+}
+
 static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 {
 	Listener *l = data;
@@ -472,11 +500,15 @@ static gboolean on_accept(int fd, GIOCondition cond, gpointer data)
 			log_warning("accept on %s: %s", l->path, g_strerror(errno));
 		return G_SOURCE_CONTINUE;
 	}
+	if (!server_admit(l->server, l, cfd))
+		return G_SOURCE_CONTINUE;
 	c = g_new0(Client, 1);
 	c->server = l->server;
 	c->fd = cfd;
 	c->retrieval = l->retrieval;
-	c->dec = ipc_decoder_new(l->server->config->max_message_size + CTI_IPC_MAX_HEADER);
+	c->dec = ipc_decoder_new(l->retrieval
+	                             ? SERVER_RETRIEVAL_MAX_BODY
+	                             : l->server->config->max_message_size + CTI_IPC_MAX_HEADER);
 	c->out = g_byte_array_new();
 	c->uid = peer_uid(cfd);
 	c->in_id = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, c);

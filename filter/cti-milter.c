@@ -454,6 +454,23 @@ static gboolean milter_prepare_dir(const char *dir, int mode, const struct passw
 	return TRUE;
 }
 
+/* milter_give_socket - give the socket at PATH to PW.  In a setgid directory
+ * (e.g. the packaged /var/spool/postfix/mailcti, group postfix) it keeps the
+ * directory's group, mode 0660, so that Postfix connects and no one else. */
+static gboolean milter_give_socket(const char *path, const struct passwd *pw)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct stat st;
+	gboolean setgid_dir = stat(dir, &st) == 0 && (st.st_mode & S_ISGID) != 0;
+
+	if (chown(path, pw->pw_uid, setgid_dir ? (gid_t)-1 : pw->pw_gid) != 0 ||
+	    (setgid_dir && chmod(path, 0660) != 0)) {
+		log_error("cannot give %s to %s: %s", path, pw->pw_name, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* milter_open_socket - bind the libmilter socket (removing a stale one) and give it to PW */
 static gboolean milter_open_socket(const char *spec, const struct passwd *pw)
 {
@@ -471,10 +488,8 @@ static gboolean milter_open_socket(const char *spec, const struct passwd *pw)
 		    spec);
 		return FALSE;
 	}
-	if (path != NULL && pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0) {
-		log_error("cannot chown %s to %s: %s", path, pw->pw_name, g_strerror(errno));
+	if (path != NULL && pw != NULL && !milter_give_socket(path, pw))
 		return FALSE;
-	}
 	return TRUE;
 }
 

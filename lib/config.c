@@ -200,6 +200,7 @@ static const ConfKey conf_keys[] = {
     {"ctid", "socket_group", CONF_STRING, OFF(socket_group), "postfix", 0, 0},
     {"ctid", "retrieval_group", CONF_STRING, OFF(retrieval_group), "mail", 0, 0},
     {"ctid", "user", CONF_STRING, OFF(ctid_user), "", 0, 0},
+    {"ctid", "max_connections", CONF_INT, OFF(max_connections), "64", 1, 4096},
     {"ctid", "notify_from", CONF_STRING, OFF(notify_from), "", 0, 0},
     {"ctid", "spool_dir", CONF_STRING, OFF(spool_dir), "/var/spool/mailcti", 0, 0},
     {"ctid", "jobs_db", CONF_STRING, OFF(jobs_db), "/var/lib/mailcti/jobs.db", 0, 0},

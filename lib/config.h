@@ -33,6 +33,7 @@ typedef struct {
 	char *socket_group;        /* socket_group= group allowed on socket (the milter's), "postfix"; "" = leave */
 	char *retrieval_group;     /* retrieval_group= the mail users' group for retrieval_socket, "mail"; "" = leave */
 	char *ctid_user;           /* user= drop root to this user after binding, ""= keep */
+	int max_connections;       /* max_connections= open ipc connections to ctid, 64 */
 	char *notify_from;         /* notify_from= From: of notifications, "mailcti@<hostname>" */
 	char *spool_dir;           /* spool_dir= "/var/spool/mailcti" */
 	char *jobs_db;             /* jobs_db= "/var/lib/mailcti/jobs.db" */
