@@ -7,6 +7,8 @@
  * store or socket) are logged once and exit 1.  SIGTERM/SIGINT drain: stop accepting, forget the
  * in-memory jobs (the store keeps every live job as it is), end the PBX
  * session politely, exit 0.  SIGHUP retries the PBX link at once.
+ * Logging: with -f (foreground) to stderr only; otherwise to syslog, facility
+ * mail ([log] syslog_socket), and to stderr as well when that is a terminal.
  */
 #include <errno.h>
 #include <gio/gio.h>
@@ -139,11 +141,13 @@ static void ctid_cleanup(Ctid *ctid)
 int main(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL;
-	gboolean debug = FALSE;
+	gboolean debug = FALSE, foreground = FALSE;
 	const GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read",
 	     "CONFIG"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log every CSTA frame and event", NULL},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+	     "log to stderr (with timestamps) instead of syslog", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) opts = g_option_context_new("- mailcti job daemon");
@@ -157,11 +161,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_debug(debug);
+	if (!foreground)
+		log_set_syslog(LOG_DEFAULT_SYSLOG_SOCKET, isatty(2));
 	ctid.config = config_load(config_path, &error);
 	if (ctid.config == NULL) {
 		log_error("%s", error->message);
 		return 1;
 	}
+	if (!foreground)
+		log_set_syslog(ctid.config->syslog_socket, isatty(2));
 	ctid.loop = g_main_loop_new(NULL, FALSE);
 	if (!ctid_start(&ctid, &error)) {
 		log_error("cannot start: %s", error->message);

@@ -104,7 +104,7 @@ void jobs_stop(CtidJobs *jobs)
 	g_hash_table_remove_all(jobs->live);
 }
 
-/* jobs_log - one Postfix-style line keyed by queue id and job id */
+/* jobs_log - one Postfix-style line keyed by queue id and job id: "QUEUEID: job ID: text" */
 void jobs_log(const LiveJob *lj, const char *fmt, ...)
 {
 	va_list ap;
@@ -113,7 +113,7 @@ void jobs_log(const LiveJob *lj, const char *fmt, ...)
 	va_start(ap, fmt);
 	text = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	log_info("%s: job=%s %s",
+	log_info("%s: job %s: %s",
 	         lj->job->queue_id && lj->job->queue_id[0] ? lj->job->queue_id : "NOQUEUE",
 	         lj->job->id, text);
 	if (lj->jobs->observer != NULL)
@@ -134,7 +134,7 @@ gboolean jobs_save(LiveJob *lj)
 
 	if (store_update(lj->jobs->store, lj->job, &error))
 		return TRUE;
-	log_error("%s: job=%s cannot update the job store: %s",
+	log_error("%s: job %s: cannot update the job store: %s",
 	          lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id, error->message);
 	return FALSE;
 }
@@ -331,14 +331,14 @@ static void notify_and_forget(LiveJob *lj)
 	if (lj->req->notify && !lj->job->notified) {
 		switch (send_notification(lj, &error)) {
 		case NOTIFY_RETRY:
-			log_warning("%s: job=%s notification not sent, retrying in %d s: %s",
+			log_warning("%s: job %s: notification not sent, retrying in %d s: %s",
 			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 			            NOTIFY_RETRY_S, error ? error->message : "unknown error");
 			lj->notify_pending = TRUE;
 			lj->due_id = timers_add_seconds(NOTIFY_RETRY_S, notify_retry_cb, lj);
 			return;
 		case NOTIFY_NEVER:
-			log_warning("%s: job=%s no notification possible: %s",
+			log_warning("%s: job %s: no notification possible: %s",
 			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 			            error ? error->message : "unknown error");
 			break;

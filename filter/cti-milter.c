@@ -8,6 +8,8 @@
  * Start-up failures (config, socket, privileges, tmp_dir) are tier 2: one
  * log line and exit 1.  libmilter runs one thread per SMTP connection and
  * handles SIGTERM/SIGINT itself: smfi_main() returns and we exit 0.
+ * Logging: with -f to stderr only; otherwise to syslog, facility mail
+ * ([log] syslog_socket), and to stderr as well when that is a terminal.
  */
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -45,6 +47,7 @@ typedef struct {
 } MilterConn;
 
 static CtiConfig *milter_config;
+static gboolean milter_foreground; /* -f: log to stderr, not syslog */
 static RouteStep *milter_router; /* shared by every thread; locks inside */
 static AuthzStep *milter_authz;  /* shared by every thread; locks inside */
 
@@ -503,6 +506,8 @@ static gboolean milter_start(const char *config_path)
 		log_error("%s", error->message);
 		return FALSE;
 	}
+	if (!milter_foreground)
+		log_set_syslog(milter_config->syslog_socket, isatty(2));
 	milter_router = route_step_new(milter_config, &error);
 	if (milter_router == NULL) {
 		log_error("%s: %s", config_path, error->message);
@@ -533,6 +538,8 @@ int main(int argc, char **argv)
 	GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read", "FILE"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log debug lines", NULL},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &milter_foreground,
+	     "log to stderr (with timestamps) instead of syslog", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) options = g_option_context_new("- the mailcti milter");
@@ -546,6 +553,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_debug(debug || log_get_debug());
+	if (!milter_foreground)
+		log_set_syslog(LOG_DEFAULT_SYSLOG_SOCKET, isatty(2));
 	g_mime_init();
 	if (!milter_start(config_path))
 		return 1;

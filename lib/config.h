@@ -41,6 +41,7 @@ typedef struct {
 	char *notify_confirm;      /* notify_confirm= yes: a notification counts once cti-milter confirmed it (NOTIFIED), "yes" */
 	int default_monitor_time;  /* default_monitor_time= seconds, 120 */
 	int user_trigger_expiry;   /* user_trigger_expiry= seconds a Trigger: user job waits, 604800 */
+	int keep_finished;         /* keep_finished= seconds a finished job and its spool file are kept, 2592000; 0 = forever */
 	int time_scale;            /* time_scale= TEST ONLY: Retry intervals run this many times faster, 1 */
 
 	/* [pbx] */
@@ -85,6 +86,9 @@ typedef struct {
 	int global_concurrent;     /* global_concurrent= 32 */
 	int notify_per_hour;       /* per_sender_notifications_per_hour= 30 */
 	char *over_limit;          /* over_limit= tempfail (450 4.7.1) | reject (550 5.7.1) */
+
+	/* [log] */
+	char *syslog_socket;       /* syslog_socket= datagram socket of the syslog daemon, "/dev/log" */
 } CtiConfig;
 
 /* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */

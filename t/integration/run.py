@@ -37,9 +37,10 @@ import test_ops  # noqa: E402
 import test_reliability  # noqa: E402  (kills and restarts services; private stacks for R4/R6)
 import test_trigger_user  # noqa: E402  (stops and starts ctid; doveadm save)
 import test_abuse  # noqa: E402  (restarts ctid with a low rate limit)
+import test_monitor  # noqa: E402  (replaces the stack's ctid by one that logs to a private rsyslogd)
 
 MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability, test_trigger_user,
-           test_abuse]
+           test_abuse, test_monitor]
 
 
 class Context:

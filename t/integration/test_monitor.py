@@ -1,0 +1,155 @@
+"""test_monitor - what an operator's monitoring sees: ctid's job lines in a
+real syslog daemon (a private rsyslogd, facility mail), `ctictl metrics` read
+by the Prometheus client library's own text-format parser, and retention
+(`ctictl jobs purge`).  Each test raises AssertionError with a message a
+person can act on.
+"""
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import tempfile
+import time
+
+import libmail
+
+RSYSLOGD = "/usr/sbin/rsyslogd"
+
+
+def _check(cond, message):
+    if not cond:
+        raise AssertionError(message)
+
+
+def _bin(ctx, sub, name):
+    return os.path.join(ctx.stack["BUILD_DIR"], sub, name)
+
+
+def _ctictl(ctx, *args):
+    cmd = [_bin(ctx, "cli", "ctictl"), "-c", ctx.stack["CONFIG"]] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def _submit(ctx, fields):
+    """Send a request mail as alice; Postfix's queue id from the answer to DATA."""
+    msg = libmail.request_mail(ctx.stack, "alice", fields)
+    with smtplib.SMTP("127.0.0.1", ctx.stack.smtp_port, timeout=60) as smtp:
+        smtp.ehlo("client.example")
+        smtp.login("alice", ctx.stack.password("alice"))
+        smtp.mail(ctx.stack.address("alice"))
+        code, text = smtp.rcpt(ctx.stack["CTI_ADDRESS"])
+        _check(code == 250, "RCPT refused: %d %r" % (code, text))
+        code, text = smtp.data(libmail.as_bytes(msg))
+    text = text.decode()
+    _check(code == 250 and "queued as " in text, "DATA answered %d %r" % (code, text))
+    return text.rsplit("queued as ", 1)[1].strip()
+
+
+class Rsyslog:
+    """A private rsyslogd: its own socket, mail.* to mail.log, everything else to other.log."""
+
+    def __init__(self, base):
+        self.dir = base
+        self.socket = os.path.join(base, "log.sock")
+        self.mail_log = os.path.join(base, "mail.log")
+        self.other_log = os.path.join(base, "other.log")
+        conf = os.path.join(base, "rsyslog.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write('global(workDirectory="%s")\n' % base)
+            f.write('module(load="imuxsock" SysSock.Use="off")\n')
+            f.write('input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n' % self.socket)
+            f.write('mail.* action(type="omfile" file="%s" template="RSYSLOG_TraditionalFileFormat")\n'
+                    % self.mail_log)
+            f.write('*.*;mail.none action(type="omfile" file="%s")\n' % self.other_log)
+        self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(base, "rsyslogd.pid")],
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(base, "rsyslogd.err"), "w"))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.socket):
+            _check(self.proc.poll() is None and time.monotonic() < deadline,
+                   "rsyslogd did not create %s: %s" % (self.socket, self._err()))
+            time.sleep(0.05)
+
+    def _err(self):
+        with open(os.path.join(self.dir, "rsyslogd.err"), encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def lines(self, path):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def wait_mail_line(self, predicate, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [l for l in self.lines(self.mail_log) if predicate(l)]
+            if found:
+                return found[0]
+            time.sleep(0.1)
+        return None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+def _start_syslog_ctid(ctx, syslog_socket, stderr_path):
+    """The stack's ctid binary and config, plus [log] syslog_socket, not in the foreground."""
+    conf = os.path.join(os.path.dirname(syslog_socket), "mailcti.conf")
+    with open(ctx.stack["CONFIG"], encoding="utf-8") as f:
+        text = f.read()
+    _check("\n[log]\n" not in text, "the stack's config already has a [log] group")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(text + "\n[log]\nsyslog_socket=%s\n" % syslog_socket)
+    err = open(stderr_path, "a")
+    proc = subprocess.Popen([_bin(ctx, "daemon", "ctid"), "-c", conf], stdout=err, stderr=err)
+    deadline = time.monotonic() + 15
+    while True:
+        st = _ctictl(ctx, "status")
+        if st.returncode == 0 and "Link: up" in st.stdout:
+            return proc
+        _check(proc.poll() is None and time.monotonic() < deadline,
+               "ctid with [log] syslog_socket did not come up: %s" % st.stderr)
+        time.sleep(0.1)
+
+
+def test_syslog_job_lines(ctx):
+    """Without -f ctid logs to syslog, facility mail: the job's lines are found by its Postfix queue id."""
+    base = tempfile.mkdtemp(prefix="mailcti-syslog.")
+    os.chmod(base, 0o755)
+    syslog = Rsyslog(base)
+    stderr_path = ctx.stack.log_path("ctid-syslog.log")  # beside the stack's logs: sanitizer reports
+    proc = None
+    ctx.stack.service("stop", "ctid")
+    try:
+        proc = _start_syslog_ctid(ctx, syslog.socket, stderr_path)
+        queue_id = _submit(ctx, [("Source", "2001"), ("Destination", "0399999999")])  # busy: ends failed
+        prefix = "%s: job " % queue_id
+        queued = syslog.wait_mail_line(lambda l: prefix in l and ": state=queued" in l)
+        _check(queued is not None, "no '%sJOB: state=queued' line in rsyslog's mail.log: %r"
+               % (prefix, syslog.lines(syslog.mail_log)[-5:]))
+        job = queued.split(prefix, 1)[1].split(":", 1)[0]
+        _check(len(job) == 32, "no job id after the queue id: %r" % queued)
+        _check(" ctid[%d]: " % proc.pid in queued, "not ctid's line (ident[pid]): %r" % queued)
+        ended = syslog.wait_mail_line(lambda l: "%s%s: " % (prefix, job) in l and
+                                      any("state=%s " % s in l for s in ("failed", "timeout", "success")))
+        _check(ended is not None, "no line for the end of job %s in mail.log: %r"
+               % (job, [l for l in syslog.lines(syslog.mail_log) if queue_id in l]))
+        shown = _ctictl(ctx, "jobs", "show", job)
+        _check("Queue-Id: %s" % queue_id in shown.stdout, "ctictl jobs show %s: %r" % (job, shown.stdout))
+        _check(not [l for l in syslog.lines(syslog.other_log) if queue_id in l],
+               "job lines outside facility mail: %r" % syslog.lines(syslog.other_log)[-3:])
+        with open(stderr_path, encoding="utf-8", errors="replace") as f:
+            _check(queue_id not in f.read(), "ctid wrote its job lines to stderr too, not a terminal")
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+        ctx.stack.service("start", "ctid")
+        syslog.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+TESTS = [test_syslog_job_lines]
