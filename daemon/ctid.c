@@ -26,6 +26,7 @@
 #include "store.h"
 
 #define CTID_STOP_GRACE_S 5
+#define CTID_PURGE_EVERY_S 3600 /* [ctid] keep_finished is applied this often */
 
 typedef struct {
 	CtiConfig *config;
@@ -34,7 +35,7 @@ typedef struct {
 	CtidLink *link;
 	CtidServer *server;
 	GMainLoop *loop;
-	guint sigterm_id, sigint_id, sighup_id, grace_id;
+	guint sigterm_id, sigint_id, sighup_id, grace_id, purge_id;
 	gboolean stopping;
 } Ctid;
 
@@ -65,9 +66,18 @@ static gboolean on_terminate(gpointer data)
 	ctid->stopping = TRUE;
 	log_info("stopping: live jobs stay in the store");
 	server_stop(ctid->server);
+	g_clear_handle_id(&ctid->purge_id, g_source_remove);
 	jobs_stop(ctid->jobs);
 	ctid->grace_id = g_timeout_add_seconds(CTID_STOP_GRACE_S, on_grace_expired, ctid);
 	link_shutdown(ctid->link, on_link_stopped, ctid);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_purge(gpointer data)
+{
+	Ctid *ctid = data;
+
+	jobs_purge_expired(ctid->jobs);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -118,6 +128,8 @@ static gboolean ctid_start(Ctid *ctid, GError **error)
 	server_attach(ctid->server, ctid->jobs, ctid->link);
 	if (!jobs_resume(ctid->jobs, error))
 		return FALSE;
+	jobs_purge_expired(ctid->jobs);
+	ctid->purge_id = g_timeout_add_seconds(CTID_PURGE_EVERY_S, on_purge, ctid);
 	link_start(ctid->link);
 	return TRUE;
 }
@@ -128,6 +140,7 @@ static void ctid_cleanup(Ctid *ctid)
 	g_clear_handle_id(&ctid->sigint_id, g_source_remove);
 	g_clear_handle_id(&ctid->sighup_id, g_source_remove);
 	g_clear_handle_id(&ctid->grace_id, g_source_remove);
+	g_clear_handle_id(&ctid->purge_id, g_source_remove);
 	g_clear_pointer(&ctid->server, server_free);
 	if (ctid->jobs != NULL)
 		jobs_stop(ctid->jobs);

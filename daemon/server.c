@@ -257,6 +257,12 @@ static CtiIpcFrame *handle_stats(Client *c, const CtiIpcFrame *req)
 	return admin_stats(c->server->jobs, req);
 }
 
+static CtiIpcFrame *handle_purge(Client *c, const CtiIpcFrame *req)
+{
+	log_info("PURGE by uid=%u", (unsigned)c->uid);
+	return admin_purge(c->server->jobs, req);
+}
+
 static CtiIpcFrame *handle_watch(Client *c, const CtiIpcFrame *req)
 {
 	c->watching = TRUE;
@@ -275,6 +281,7 @@ static const VerbRow verb_rows[] = {
     {"RETRY", FALSE, handle_retry},
     {"STATS", FALSE, handle_stats},
     {"WATCH", FALSE, handle_watch},
+    {"PURGE", FALSE, handle_purge},
 };
 
 static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)

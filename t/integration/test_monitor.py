@@ -152,4 +152,51 @@ def test_syslog_job_lines(ctx):
         shutil.rmtree(base, ignore_errors=True)
 
 
-TESTS = [test_syslog_job_lines]
+def _job_by_queue_id(ctx, queue_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for job in ctx.stack.ctictl_json("jobs", "list", "--limit", "20"):
+            if job.get("Queue-Id") == queue_id:
+                return job["Job-Id"]
+        time.sleep(0.1)
+    raise AssertionError("no job with Queue-Id %s in ctictl jobs list" % queue_id)
+
+
+def _wait_settled(ctx, job, timeout=60):
+    """Wait until JOB is finished and its notification confirmed; its JOB record."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = ctx.stack.ctictl_json("jobs", "show", job)
+        if shown.get("Notified") == "yes" and shown.get("Finished"):
+            return shown
+        _check(time.monotonic() < deadline, "job %s not finished and notified in %d s: %r" % (job, timeout, shown))
+        time.sleep(0.2)
+
+
+def test_jobs_purge(ctx):
+    """ctictl jobs purge --older-than: a finished, notified job younger than the age stays, older goes with its spool file.
+    (Runs last: it removes every job of the stack that ended more than a second before.)"""
+    res = _ctictl(ctx, "jobs", "purge", "--older-than", "soon")
+    _check(res.returncode == 2 and "not a duration" in res.stderr, "bad --older-than: %d %r" % (res.returncode, res.stderr))
+    queue_id = _submit(ctx, [("Source", "2002"), ("Destination", "0399999999")])
+    job = _job_by_queue_id(ctx, queue_id)
+    _wait_settled(ctx, job)
+    spool = os.path.join(ctx.stack["SPOOL_DIR"], job + ".eml")
+    res = _ctictl(ctx, "jobs", "purge", "--older-than", "1h")
+    _check(res.returncode == 0 and "finished jobs removed" in res.stdout, "purge --older-than 1h: %d %r %r"
+           % (res.returncode, res.stdout, res.stderr))
+    _check(_ctictl(ctx, "jobs", "show", job).returncode == 0, "job %s (ended seconds ago) purged by --older-than 1h" % job)
+    time.sleep(2.1)
+    res = _ctictl(ctx, "jobs", "purge", "--older-than", "1s")
+    _check(res.returncode == 0, "purge --older-than 1s: %d %r" % (res.returncode, res.stderr))
+    removed = int(res.stdout.split()[0])
+    _check(removed >= 1, "purge --older-than 1s removed %d jobs: %r" % (removed, res.stdout))
+    gone = _ctictl(ctx, "jobs", "show", job)
+    _check(gone.returncode == 1 and "no job %s" % job in gone.stderr,
+           "job %s still shown after the purge: %d %r %r" % (job, gone.returncode, gone.stdout, gone.stderr))
+    _check(not os.path.exists(spool), "spool file %s left after the purge" % spool)
+    listed = [j["Job-Id"] for j in ctx.stack.ctictl_json("jobs", "list", "--limit", "1000")]
+    _check(job not in listed, "purged job %s still listed" % job)
+
+
+TESTS = [test_syslog_job_lines, test_jobs_purge]
