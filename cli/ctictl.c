@@ -30,6 +30,7 @@ static const CtlCommand *const ctl_commands[] = {
     &cmd_stats_command,
     &cmd_config_command,
     &cmd_watch_command,
+    &cmd_metrics_command,
     &cmd_explain_command,
 };
 

@@ -93,6 +93,7 @@ extern const CtlCommand cmd_status_command;  /* cmd-status.c */
 extern const CtlCommand cmd_stats_command;   /* cmd-status.c */
 extern const CtlCommand cmd_config_command;  /* cmd-status.c */
 extern const CtlCommand cmd_watch_command;   /* cmd-status.c */
+extern const CtlCommand cmd_metrics_command; /* cmd-metrics.c */
 extern const CtlCommand cmd_explain_command; /* cmd-explain.c */
 
 #endif

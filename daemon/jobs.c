@@ -28,6 +28,7 @@
 #include "jobs-private.h"
 #include "log.h"
 #include "media.h"
+#include "metrics.h"
 #include "notify.h"
 
 #define NOTIFY_RETRY_S 60
@@ -403,6 +404,19 @@ static gboolean retry_allowed(const LiveJob *lj, gint64 next)
 	       (lj->req->not_after == 0 || next <= lj->req->not_after);
 }
 
+/* count_answer - the time to answer of LJ's attempt, as stored (ctictl stats reads the same) */
+static void count_answer(LiveJob *lj)
+{
+	g_autoptr(GPtrArray) attempts = store_attempts(lj->jobs->store, lj->job->id, NULL);
+
+	for (guint i = 0; attempts != NULL && i < attempts->len; i++) {
+		const CtiAttempt *a = g_ptr_array_index(attempts, i);
+
+		if (a->number == lj->job->attempts && a->ended >= a->started)
+			metrics_answered(a->ended - a->started);
+	}
+}
+
 /* jobs_attempt_done - an attempt ended; success, a retry, or the terminal STATE */
 void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJobState state,
                        const char *reason)
@@ -422,6 +436,8 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
 		            lj->job->attempts);
 	jobs_log(lj, "attempt=%d outcome=%s cause=%s", lj->job->attempts, outcome,
 	         cause ? cause : "-");
+	if (strcmp(outcome, "answered") == 0)
+		count_answer(lj);
 	call_reset(lj);
 	if (state == CTI_JOB_SUCCESS || !retry_allowed(lj, next)) {
 		finish(lj, state, reason);

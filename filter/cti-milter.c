@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "filter.h" /* and mailcti's config.h, by path */
+#include "ipc.h"
 #include "log.h"
 #include "notified.h"
 #include "reply.h"
 
 #define MILTER_NAME "cti-milter"
+#define MILTER_REFUSED_TIMEOUT_MS 500
 
 /* Actions we may need: header edits now, recipient rewrites for routing. */
 #define MILTER_ACTIONS                                                                             \
@@ -92,6 +94,22 @@ static void milter_queue_id(SMFICTX *ctx, FilterMsg *msg)
 	filter_msg_set_queue_id(msg, smfi_getsymval(ctx, "i"));
 }
 
+/* milter_count_refusal - tell ctid (REFUSED) so that "ctictl metrics" counts refusals by
+ * reason; best effort, a short wait, a failure only logged at debug level */
+static void milter_count_refusal(const char *reason)
+{
+	g_autoptr(CtiIpcFrame) req = ipc_frame_new("REFUSED");
+	g_autoptr(CtiIpcFrame) reply = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (reason == NULL)
+		return;
+	ipc_frame_add(req, "Reason", reason);
+	reply = ipc_call(milter_config->ctid_socket, req, MILTER_REFUSED_TIMEOUT_MS, &error);
+	if (reply == NULL)
+		log_debug("refusal not counted by ctid: %s", error->message);
+}
+
 /* milter_fail - the single mapping of an error to a reply and verdict */
 static sfsistat milter_fail(SMFICTX *ctx, MilterConn *conn, const GError *error)
 {
@@ -106,6 +124,7 @@ static sfsistat milter_fail(SMFICTX *ctx, MilterConn *conn, const GError *error)
 		log_info("%s: rejected: %s %s %s; from=<%s> to=<%s>", qid, reply->rcode,
 		         reply->xcode, reply->text, filter_msg_sender(conn->msg),
 		         filter_msg_first_recipient(conn->msg));
+		milter_count_refusal(reply->reason);
 		milter_msg_done(conn);
 		return SMFIS_REJECT;
 	case REPLY_TEMPFAIL:

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import libmail
+from libpbx import control
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
 
@@ -173,6 +174,119 @@ def _wait_settled(ctx, job, timeout=60):
         time.sleep(0.2)
 
 
+def _metrics(ctx, *args, config=None):
+    """ctictl metrics parsed by the Prometheus client library: {(sample name, labels): value}."""
+    res = subprocess.run([_bin(ctx, "cli", "ctictl"), "-c", config or ctx.stack["CONFIG"], "metrics"] + list(args),
+                         capture_output=True, text=True, timeout=60)
+    return res, _parse(res.stdout)
+
+
+def _parse(text):
+    try:  # imported here: without the package only the metrics test fails, not the module
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError as e:
+        raise AssertionError("python3-prometheus-client is not installed (scripts/setup): %s" % e)
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def _get(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def _wait_state(ctx, job, states, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = ctx.stack.ctictl_json("jobs", "show", job)
+        if shown.get("State") in states:
+            return shown
+        _check(time.monotonic() < deadline, "job %s is %r after %d s, want one of %r"
+               % (job, shown.get("State"), timeout, states))
+        time.sleep(0.2)
+
+
+def _wait_link(ctx, up, timeout=30):
+    deadline = time.monotonic() + timeout
+    while ctx.stack.ctictl_json("status").get("Link") != ("up" if up else "down"):
+        _check(time.monotonic() < deadline, "the PBX link is not %s after %d s" % ("up" if up else "down", timeout))
+        time.sleep(0.1)
+
+
+def test_metrics_match_stats(ctx):
+    """ctictl metrics, read by prometheus_client's parser, agrees with ctictl stats and status;
+    an answered call, a refusal and a PBX reconnect move their counters by one."""
+    res, before = _metrics(ctx)
+    _check(res.returncode == 0 and _get(before, "mailcti_ctid_up") == 1, "metrics: %d %r" % (res.returncode, res.stderr))
+    queue_id = _submit(ctx, [("Source", "2004"), ("Destination", "0312345678")])
+    try:
+        _wait_state(ctx, _job_by_queue_id(ctx, queue_id), ("success",))
+    finally:
+        control(ctx.stack["PBX_CONTROL"], "hangup 2004")
+    refused = libmail.send(ctx.stack, "alice", ctx.stack["CTI_ADDRESS"],
+                           libmail.as_bytes(libmail.request_mail(ctx.stack, "alice", [("Source", "2009"),
+                                                                                    ("Destination", "0312345678")])))
+    _check(refused.code == 550, "extension 2009 (not granted) answered %r" % refused)
+    ctx.stack.service("stop", "pbx-sim")
+    _wait_link(ctx, False)
+    ctx.stack.service("start", "pbx-sim")
+    _wait_link(ctx, True)
+
+    res, after = _metrics(ctx)
+    stats = ctx.stack.ctictl_json("stats")
+    status = ctx.stack.ctictl_json("status")
+    _check(res.returncode == 0, "metrics: %d %r" % (res.returncode, res.stderr))
+    for state in ("queued", "waiting-user", "running", "retry-wait", "success", "failed", "timeout",
+                  "cancelled", "refused", "expired"):
+        _check(_get(after, "mailcti_jobs", state=state) == int(stats["Jobs-" + state]),
+               "mailcti_jobs{state=%s} %r, stats says %r" % (state, _get(after, "mailcti_jobs", state=state),
+                                                               stats["Jobs-" + state]))
+    for state in ("queued", "waiting-user", "running", "retry-wait"):
+        _check(_get(after, "mailcti_queue_jobs", state=state) == int(status["Jobs-" + state]),
+               "mailcti_queue_jobs{state=%s} differs from status: %r" % (state, status))
+    outcomes = {k[len("Outcome-"):]: int(v) for k, v in stats.items() if k.startswith("Outcome-")}
+    got = {dict(k[1])["outcome"]: v for k, v in after.items() if k[0] == "mailcti_attempts"}
+    _check(got == outcomes, "mailcti_attempts %r, stats says %r" % (got, outcomes))
+    _check(int(stats["Outcome-answered"]) == int(stats["Answered"]), "stats: %r" % stats)
+    count = _get(after, "mailcti_answer_seconds_count")
+    _check(count - (_get(before, "mailcti_answer_seconds_count") or 0) == 1,
+           "one answered call, answer histogram count %r -> %r" % (_get(before, "mailcti_answer_seconds_count"), count))
+    _check(_get(after, "mailcti_answer_seconds_bucket", le="+Inf") == count, "the +Inf bucket is not the count")
+    _check(0 < _get(after, "mailcti_answer_seconds_sum") < 120 * count, "answer sum %r" % _get(after, "mailcti_answer_seconds_sum"))
+    _check(_get(after, "mailcti_pbx_link_up") == 1 and status["Link"] == "up", "link: %r" % status)
+    _check(_get(after, "mailcti_pbx_link_reconnects_total") == int(status["Link-Reconnects"]) ==
+           (_get(before, "mailcti_pbx_link_reconnects_total") or 0) + 1,
+           "reconnects %r -> %r, status %r" % (_get(before, "mailcti_pbx_link_reconnects_total"),
+                                                _get(after, "mailcti_pbx_link_reconnects_total"), status.get("Link-Reconnects")))
+    _check(_get(after, "mailcti_notifications_unconfirmed") == int(status.get("Notify-Unconfirmed", 0)),
+           "unconfirmed notifications differ from status: %r" % status)
+    _check((_get(after, "mailcti_refusals_total", reason="unauthorized") or 0) -
+           (_get(before, "mailcti_refusals_total", reason="unauthorized") or 0) == 1,
+           "refusals{reason=unauthorized} did not grow by one: %r" % {k: v for k, v in after.items() if "refusal" in k[0]})
+
+    out_dir = tempfile.mkdtemp(prefix="mailcti-metrics.")
+    try:
+        path = os.path.join(out_dir, "mailcti.prom")
+        res, _ = _metrics(ctx, "--output", path)
+        _check(res.returncode == 0 and res.stdout == "", "metrics --output: %d %r %r" % (res.returncode, res.stdout, res.stderr))
+        with open(path, encoding="utf-8") as f:
+            written = _parse(f.read())
+        _check(_get(written, "mailcti_jobs", state="success") == _get(after, "mailcti_jobs", state="success"),
+               "the --output file differs: %r" % written)
+        _check(os.listdir(out_dir) == ["mailcti.prom"], "files left beside the output: %r" % os.listdir(out_dir))
+        _check(os.stat(path).st_mode & 0o777 == 0o644, "mode %o, the collector must read it" % os.stat(path).st_mode)
+        conf = os.path.join(out_dir, "down.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("[ctid]\nsocket=%s\n" % os.path.join(out_dir, "no-ctid.sock"))
+        res, down = _metrics(ctx, config=conf)
+        _check(res.returncode == 1 and _get(down, "mailcti_ctid_up") == 0 and len(down) == 1,
+               "ctid unreachable: %d %r" % (res.returncode, res.stdout))
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
 def test_jobs_purge(ctx):
     """ctictl jobs purge --older-than: a finished, notified job younger than the age stays, older goes with its spool file.
     (Runs last: it removes every job of the stack that ended more than a second before.)"""
@@ -199,4 +313,4 @@ def test_jobs_purge(ctx):
     _check(job not in listed, "purged job %s still listed" % job)
 
 
-TESTS = [test_syslog_job_lines, test_jobs_purge]
+TESTS = [test_syslog_job_lines, test_metrics_match_stats, test_jobs_purge]
