@@ -15,6 +15,7 @@ enum {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_FAIL = 1,  /* the operation failed or found nothing */
 	CTL_EXIT_USAGE = 2, /* bad command line or configuration */
+	CTL_EXIT_LINK_DOWN = 3, /* status: ctid answered, but its PBX link is down */
 };
 
 typedef struct {

@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -154,13 +155,14 @@ static void ctid_cleanup(Ctid *ctid)
 int main(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL;
-	gboolean debug = FALSE, foreground = FALSE;
+	gboolean debug = FALSE, foreground = FALSE, version = FALSE;
 	const GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read",
 	     "CONFIG"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log every CSTA frame and event", NULL},
 	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
 	     "log to stderr (with timestamps) instead of syslog", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) opts = g_option_context_new("- mailcti job daemon");
@@ -172,6 +174,10 @@ int main(int argc, char **argv)
 	if (!g_option_context_parse(opts, &argc, &argv, &error)) {
 		log_error("%s", error->message);
 		return 2;
+	}
+	if (version) {
+		printf("ctid (mailcti) %s\n", PACKAGE_VERSION);
+		return 0;
 	}
 	log_set_debug(debug);
 	if (!foreground)

@@ -20,7 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "filter.h" /* and mailcti's config.h, by path */
+#include "build-config.h" /* PACKAGE_VERSION */
+#include "filter.h"       /* and mailcti's config.h, by path */
 #include "ipc.h"
 #include "log.h"
 #include "notified.h"
@@ -553,12 +554,13 @@ static gboolean milter_start(const char *config_path)
 int main(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL;
-	gboolean debug = FALSE;
+	gboolean debug = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read", "FILE"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log debug lines", NULL},
 	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &milter_foreground,
 	     "log to stderr (with timestamps) instead of syslog", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) options = g_option_context_new("- the mailcti milter");
@@ -567,7 +569,12 @@ int main(int argc, char **argv)
 
 	log_init(MILTER_NAME, FALSE);
 	g_option_context_add_main_entries(options, entries, NULL);
-	if (!g_option_context_parse(options, &argc, &argv, &error) || config_path == NULL) {
+	g_option_context_parse(options, &argc, &argv, &error);
+	if (version && error == NULL) {
+		printf("%s (mailcti) %s\n", MILTER_NAME, PACKAGE_VERSION);
+		return 0;
+	}
+	if (error != NULL || config_path == NULL) {
 		log_error("%s", error ? error->message : "usage: cti-milter -c CONFIG");
 		return 2;
 	}

@@ -7,6 +7,7 @@
  * or SIGINT, then closes every client and removes the control socket.
  * "pbx-sim --ctl PATH COMMAND..." is the control client instead.
  */
+#include "build-config.h" /* PACKAGE_VERSION */
 #include <glib-unix.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
 	double time_scale;
+	gboolean version;
 } Options;
 
 static void
@@ -98,6 +100,7 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("| --ctl PATH COMMAND...");
@@ -160,6 +163,10 @@ dispatch(int argc, char **argv, Options *o)
 	if (!parse_options(&argc, &argv, o, &err)) {
 		g_printerr("pbx-sim: %s\n", err->message);
 		return 1;
+	}
+	if (o->version) {
+		g_print("pbx-sim (mailcti) %s\n", PACKAGE_VERSION);
+		return 0;
 	}
 	if (o->ctl != NULL) {
 		if (argc < 2) {

@@ -231,6 +231,9 @@ def test_metrics_match_stats(ctx):
     _check(refused.code == 550, "extension 2009 (not granted) answered %r" % refused)
     ctx.stack.service("stop", "pbx-sim")
     _wait_link(ctx, False)
+    down = _ctictl(ctx, "status")
+    _check(down.returncode == 3 and "Link: down" in down.stdout,
+           "ctictl status with the PBX link down: exit %d, want 3: %r" % (down.returncode, down.stdout))
     ctx.stack.service("start", "pbx-sim")
     _wait_link(ctx, True)
 
