@@ -209,8 +209,9 @@ def _wait_state(ctx, job, states, timeout=60):
 
 
 def _wait_link(ctx, up, timeout=30):
+    """Wait for the PBX link to be UP or down (ctictl status exits 3 while it is down)."""
     deadline = time.monotonic() + timeout
-    while ctx.stack.ctictl_json("status").get("Link") != ("up" if up else "down"):
+    while ("Link: %s\n" % ("up" if up else "down")) not in _ctictl(ctx, "status").stdout:
         _check(time.monotonic() < deadline, "the PBX link is not %s after %d s" % ("up" if up else "down", timeout))
         time.sleep(0.1)
 
@@ -230,11 +231,13 @@ def test_metrics_match_stats(ctx):
                                                                                     ("Destination", "0312345678")])))
     _check(refused.code == 550, "extension 2009 (not granted) answered %r" % refused)
     ctx.stack.service("stop", "pbx-sim")
-    _wait_link(ctx, False)
-    down = _ctictl(ctx, "status")
-    _check(down.returncode == 3 and "Link: down" in down.stdout,
-           "ctictl status with the PBX link down: exit %d, want 3: %r" % (down.returncode, down.stdout))
-    ctx.stack.service("start", "pbx-sim")
+    try:
+        _wait_link(ctx, False)
+        down = _ctictl(ctx, "status")
+        _check(down.returncode == 3 and "Link: down" in down.stdout,
+               "ctictl status with the PBX link down: exit %d, want 3: %r" % (down.returncode, down.stdout))
+    finally:
+        ctx.stack.service("start", "pbx-sim")
     _wait_link(ctx, True)
 
     res, after = _metrics(ctx)
