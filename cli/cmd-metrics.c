@@ -59,7 +59,8 @@ static void prom_by_prefix(GString *out, const char *name, const char *label,
 			continue;
 		g_string_append(out, name);
 		prom_label(out, label, field + strlen(prefix));
-		g_string_append_printf(out, " %s\n", (const char *)g_ptr_array_index(frame->values, i));
+		g_string_append_printf(out, " %s\n",
+		                       (const char *)g_ptr_array_index(frame->values, i));
 	}
 }
 
@@ -74,9 +75,9 @@ static void metrics_jobs(GString *out, const CtiIpcFrame *status, const CtiIpcFr
 
 		g_string_append(out, "mailcti_queue_jobs");
 		prom_label(out, "state", queue_states[i]);
-		g_string_append_printf(out, " %s\n", ipc_frame_get(status, field)
-		                                         ? ipc_frame_get(status, field)
-		                                         : "0");
+		g_string_append_printf(out, " %s\n",
+		                       ipc_frame_get(status, field) ? ipc_frame_get(status, field)
+		                                                    : "0");
 	}
 	prom_family(out, "mailcti_attempts", "gauge", "Call attempts in the job store by outcome.");
 	prom_by_prefix(out, "mailcti_attempts", "outcome", stats, "Outcome-");
@@ -121,7 +122,8 @@ static void metrics_answer(GString *out, const CtiIpcFrame *counters)
 			g_ascii_dtostr(le, sizeof le, g_ascii_strtod(bound, NULL) / 1000.0);
 		g_string_append(out, "mailcti_answer_seconds_bucket");
 		prom_label(out, "le", le);
-		g_string_append_printf(out, " %s\n", (const char *)g_ptr_array_index(counters->values, i));
+		g_string_append_printf(out, " %s\n",
+		                       (const char *)g_ptr_array_index(counters->values, i));
 	}
 	g_ascii_dtostr(le, sizeof le, (sum ? g_ascii_strtod(sum, NULL) : 0) / 1000.0);
 	g_string_append_printf(out, "mailcti_answer_seconds_sum %s\n", le);

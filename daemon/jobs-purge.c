@@ -25,7 +25,8 @@ int jobs_purge(CtidJobs *jobs, gint64 older_than, GError **error)
 	int total = 0, n;
 
 	do {
-		n = store_purge_finished(jobs->store, before, JOBS_PURGE_BATCH, keep_live, jobs, error);
+		n = store_purge_finished(jobs->store, before, JOBS_PURGE_BATCH, keep_live, jobs,
+		                         error);
 		if (n < 0)
 			return -1;
 		total += n;

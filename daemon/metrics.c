@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#define METRICS_MAX_REASONS 32
+#define METRICS_MAX_REASONS    32
 #define METRICS_MAX_REASON_LEN 32
 
 /* upper bounds of the time-to-answer buckets, in milliseconds */
@@ -87,7 +87,8 @@ void metrics_frame(CtiIpcFrame *reply)
 		               GPOINTER_TO_UINT(g_hash_table_lookup(refusals, names->pdata[i])));
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(answer_le_ms); i++) {
-		g_autofree char *field = g_strdup_printf("Answer-Le-%" G_GINT64_FORMAT, answer_le_ms[i]);
+		g_autofree char *field =
+		    g_strdup_printf("Answer-Le-%" G_GINT64_FORMAT, answer_le_ms[i]);
 
 		ipc_frame_addf(reply, field, "%" G_GUINT64_FORMAT, answer_buckets[i]);
 	}

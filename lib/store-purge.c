@@ -113,8 +113,8 @@ int store_purge_finished(CtiStore *store, gint64 before, int limit, StorePurgeKe
 
 	g_return_val_if_fail(limit > 0, -1);
 	while (removed < limit) {
-		g_autoptr(GPtrArray) ids =
-		    purge_candidates(store, before, &last_finished, &last_id, limit - removed, error);
+		g_autoptr(GPtrArray) ids = purge_candidates(store, before, &last_finished, &last_id,
+		                                            limit - removed, error);
 		guint seen = ids ? ids->len : 0;
 		int n = ids ? purge_batch(store, ids, keep, data, error) : -1;
 
