@@ -1,6 +1,6 @@
-/* cmd-jobs - "ctictl jobs list|show|cancel|retry": the jobs of ctid.
+/* cmd-jobs - "ctictl jobs list|show|cancel|retry|purge": the jobs of ctid.
  *
- * Everything goes through ctid's control socket (JOBS, JOB, CANCEL, RETRY),
+ * Everything goes through ctid's control socket (JOBS, JOB, CANCEL, RETRY, PURGE),
  * never to the job store directly, so a change is made by the one process
  * that owns the job and its notification.  See ctictl.h for exit statuses;
  * an unknown job or one in the wrong state is 1 with ctid's reason.
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl-ctid.h"
+#include "request.h"
 #include "store.h"
 
 static void print_jobs_table(CtlContext *ctx, GPtrArray *records)
@@ -182,11 +183,41 @@ static int jobs_retry_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char
 	return CTL_EXIT_OK;
 }
 
+static int jobs_purge_cmd(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv)
+{
+	g_autofree char *older = NULL;
+	const GOptionEntry entries[] = {
+	    {"older-than", 'o', 0, G_OPTION_ARG_STRING, &older, "ended before", "DURATION"},
+	    {NULL},
+	};
+	g_autoptr(CtiIpcFrame) req = ipc_frame_new("PURGE");
+	g_autoptr(CtiIpcFrame) reply = NULL;
+	int seconds;
+	int rc = ctl_verb_args(ctx, cmd, entries, &argc, &argv, 2, NULL);
+
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (older != NULL) {
+		if (!parse_duration(older, &seconds))
+			return ctl_usage(ctx, cmd,
+			                 "jobs purge: --older-than '%s' is not a duration (90s, 5m, 1h, 30d)",
+			                 older);
+		ipc_frame_addf(req, "Older-Than", "%d", seconds);
+	}
+	reply = ctl_ctid_call(ctx, req, &rc);
+	if (reply == NULL)
+		return rc;
+	fprintf(ctx->out, "%s finished jobs removed (ended more than %s s ago)\n",
+	        ipc_frame_get(reply, "Removed"), ipc_frame_get(reply, "Older-Than"));
+	return CTL_EXIT_OK;
+}
+
 static const CtlVerb jobs_verbs[] = {
     {"list", jobs_list_cmd},
     {"show", jobs_show_cmd},
     {"cancel", jobs_cancel_cmd},
     {"retry", jobs_retry_cmd},
+    {"purge", jobs_purge_cmd},
 };
 
 const CtlCommand cmd_jobs_command = {
@@ -195,7 +226,8 @@ const CtlCommand cmd_jobs_command = {
     "  jobs list [--state STATE] [--sender ADDRESS] [--age DURATION] [--limit N] [--json]\n"
     "  jobs show JOB-ID [--json]\n"
     "  jobs cancel JOB-ID [--reason TEXT]\n"
-    "  jobs retry JOB-ID",
+    "  jobs retry JOB-ID\n"
+    "  jobs purge [--older-than DURATION]",
     jobs_verbs,
     G_N_ELEMENTS(jobs_verbs),
 };

@@ -9,7 +9,7 @@
  *   watch   one line per job change, streamed by ctid until interrupted
  *           (or until --count changes were seen)
  * status/stats/watch talk to ctid; config only reads the file.  See ctictl.h
- * for exit statuses.
+ * for exit statuses; status exits 3 (after printing) when the PBX link is down.
  */
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +46,9 @@ static int simple_verb(CtlContext *ctx, const CtlCommand *cmd, const char *verb,
 	if (reply == NULL)
 		return rc;
 	ctl_print_frame(ctx, reply, json);
+	/* like "postfix status": a script or a monitor tests the exit status */
+	if (strcmp(verb, "STATUS") == 0 && g_strcmp0(ipc_frame_get(reply, "Link"), "up") != 0)
+		return CTL_EXIT_LINK_DOWN;
 	return CTL_EXIT_OK;
 }
 

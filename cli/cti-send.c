@@ -64,6 +64,7 @@ static gboolean parse_options(SendOptions *o, int *argc, char ***argv, GError **
 	    {"wait-time", 0, 0, G_OPTION_ARG_INT, &o->wait_seconds, "seconds to wait", "S"},
 	    {"maildir", 0, 0, G_OPTION_ARG_FILENAME, &o->maildir, "where results arrive", "DIR"},
 	    {"imap", 0, 0, G_OPTION_ARG_STRING, &o->imap, "imap://host:port/INBOX", "URL"},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit", NULL},
 	    {NULL},
 	};
 	g_autoptr(GOptionContext) oc = g_option_context_new("- compose and submit a CTI request");
@@ -183,7 +184,12 @@ int main(int argc, char **argv)
 	int rc;
 
 	setlocale(LC_ALL, "");
-	if (!parse_options(&o, &argc, &argv, &error) || !check_options(&o, &error)) {
+	if (parse_options(&o, &argc, &argv, &error) && o.version) {
+		printf("cti-send (mailcti) %s\n", PACKAGE_VERSION);
+		options_clear(&o);
+		return SEND_EXIT_SUCCESS;
+	}
+	if (error != NULL || !check_options(&o, &error)) {
 		g_printerr("cti-send: %s (see cti-send --help)\n", error->message);
 		options_clear(&o);
 		return SEND_EXIT_USAGE;

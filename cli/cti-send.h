@@ -32,6 +32,7 @@ typedef struct {
 	/* waiting */
 	gboolean wait;
 	int wait_seconds;
+	gboolean version;
 	char *maildir, *imap;
 } SendOptions;
 
@@ -52,6 +53,8 @@ gboolean send_direct(const SendOptions *opts, GBytes *mail, const char *message_
 /* send_read_password - the first line of PATH (transfer full) */
 char *send_read_password(const char *path, GError **error);
 
+/* send_status_text - "STATUS" or, with a REASON, "STATUS: REASON" (transfer full) */
+char *send_status_text(const char *status, const char *reason);
 /* send_wait_maildir - wait for the notification replying to MESSAGE_ID in MAILDIR; its Status or
  * NULL */
 char *send_wait_maildir(const char *maildir, const char *message_id, int seconds);

@@ -31,12 +31,13 @@ static const CtlCommand *const ctl_commands[] = {
     &cmd_stats_command,
     &cmd_config_command,
     &cmd_watch_command,
+    &cmd_metrics_command,
     &cmd_explain_command,
 };
 
 static void ctl_print_usage(FILE *f)
 {
-	fprintf(f, "usage: ctictl [-c CONFIG] <command> [arguments]\n"
+	fprintf(f, "usage: ctictl [-c CONFIG] <command> [arguments] | --version\n"
 	           "  (CONFIG defaults to " CTL_DEFAULT_CONFIG ")\ncommands:\n");
 	for (gsize i = 0; i < G_N_ELEMENTS(ctl_commands); i++)
 		fprintf(f, "%s\n", ctl_commands[i]->usage);
@@ -207,7 +208,8 @@ static int ctl_run(CtlContext *ctx, const CtlCommand *cmd, int argc, char **argv
 	return ctl_usage(ctx, cmd, "%s: unknown verb '%s'", cmd->name, argv[1]);
 }
 
-/* ctl_global_options - -c/--config, -h/--help; returns the index of the command word */
+/* ctl_global_options - -c/--config, -h/--help (-1), -V/--version (-3); returns the index of
+ * the command word, or -2 after an unknown option */
 static int ctl_global_options(CtlContext *ctx, int argc, char **argv)
 {
 	int i = 1;
@@ -220,6 +222,8 @@ static int ctl_global_options(CtlContext *ctx, int argc, char **argv)
 			ctx->config_path = argv[i] + strlen("--config=");
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return -1;
+		else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0)
+			return -3;
 		else {
 			fprintf(ctx->err, "ctictl: unknown option '%s'\n", argv[i]);
 			return -2;
@@ -235,6 +239,10 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	first = ctl_global_options(&ctx, argc, argv);
+	if (first == -3) {
+		printf("ctictl (mailcti) %s\n", PACKAGE_VERSION);
+		return CTL_EXIT_OK;
+	}
 	if (first == -1 || (first > 0 && first < argc && strcmp(argv[first], "help") == 0)) {
 		ctl_print_usage(stdout);
 		return CTL_EXIT_OK;

@@ -15,6 +15,7 @@ enum {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_FAIL = 1,  /* the operation failed or found nothing */
 	CTL_EXIT_USAGE = 2, /* bad command line or configuration */
+	CTL_EXIT_LINK_DOWN = 3, /* status: ctid answered, but its PBX link is down */
 };
 
 typedef struct {
@@ -93,6 +94,7 @@ extern const CtlCommand cmd_status_command;  /* cmd-status.c */
 extern const CtlCommand cmd_stats_command;   /* cmd-status.c */
 extern const CtlCommand cmd_config_command;  /* cmd-status.c */
 extern const CtlCommand cmd_watch_command;   /* cmd-status.c */
+extern const CtlCommand cmd_metrics_command; /* cmd-metrics.c */
 extern const CtlCommand cmd_explain_command; /* cmd-explain.c */
 
 #endif

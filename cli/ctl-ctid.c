@@ -39,6 +39,28 @@ CtiIpcFrame *ctl_ctid_call(CtlContext *ctx, const CtiIpcFrame *request, int *rc)
 	return g_steal_pointer(&reply);
 }
 
+/* fields whose values are counts or seconds: JSON numbers, not strings */
+static const char *const numeric_names[] = {
+    "Count",          "Jobs",           "Attempts",           "Answered",
+    "Answer-Mean-Ms", "Answer-P95-Ms",  "Uptime",             "Link-Uptime",
+    "Link-Reconnects", "Notify-Unconfirmed", "Notify-Unconfirmed-Age", NULL,
+};
+static const char *const numeric_prefixes[] = {"Jobs-", "Outcome-"};
+
+/* json_value - VALUE of field NAME: a number when NAME is numeric and VALUE an integer */
+static void json_value(GString *out, const char *name, const char *value)
+{
+	gboolean numeric = g_strv_contains(numeric_names, name);
+	gint64 n;
+
+	for (gsize i = 0; !numeric && i < G_N_ELEMENTS(numeric_prefixes); i++)
+		numeric = g_str_has_prefix(name, numeric_prefixes[i]);
+	if (numeric && g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &n, NULL))
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, n);
+	else
+		ctl_json_string(out, value);
+}
+
 static gboolean is_list_name(const char *name)
 {
 	return g_ascii_strcasecmp(name, "Attempt") == 0;
@@ -61,7 +83,7 @@ void ctl_frame_json(GString *out, const CtiIpcFrame *frame)
 		ctl_json_string(out, name);
 		g_string_append(out, ": ");
 		if (!is_list_name(name)) {
-			ctl_json_string(out, g_ptr_array_index(frame->values, i));
+			json_value(out, name, g_ptr_array_index(frame->values, i));
 			continue;
 		}
 		list_done = TRUE;

@@ -132,6 +132,13 @@ static int last_reply(CURL *curl, curl_infotype type, char *data, size_t size, v
 	return 0;
 }
 
+/* smtp_refusal - LINE is an SMTP reply of class 4 or 5 ("550 5.7.1 text") */
+static gboolean smtp_refusal(const char *line)
+{
+	return (line[0] == '4' || line[0] == '5') && g_ascii_isdigit(line[1]) &&
+	       g_ascii_isdigit(line[2]) && (line[3] == ' ' || line[3] == '-');
+}
+
 /* send_smtp - see cti-send.h */
 gboolean send_smtp(const SendOptions *o, GBytes *mail, GError **error)
 {
@@ -172,12 +179,13 @@ gboolean send_smtp(const SendOptions *o, GBytes *mail, GError **error)
 	rc = curl_easy_perform(curl);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(curl);
-	if (rc != CURLE_OK) {
+	if (rc != CURLE_OK && smtp_refusal(last->str)) /* the server's own words, not curl's */
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s refused the request: %s",
+		            o->smtp, last->str);
+	else if (rc != CURLE_OK)
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "SMTP to %s: %s%s%s", o->smtp,
 		            curl_easy_strerror(rc), last->len ? ": " : "", last->str);
-		return FALSE;
-	}
-	return TRUE;
+	return rc == CURLE_OK;
 }
 
 /* direct_frame - the SUBMIT frame for MAIL (transfer full), NULL + error when the request is bad */
@@ -237,9 +245,10 @@ gboolean send_direct(const SendOptions *o, GBytes *mail, const char *message_id,
 			g_autoptr(GError) werr = NULL;
 
 			result = ipc_read_frame(fd, dec, "ctid: ", "connection closed", &werr);
-			*status_out = result ? g_strdup(ipc_frame_get(result, "Status")) : NULL;
-			if (result && ipc_frame_get(result, "Reason"))
-				g_print("%s: %s\n", *status_out, ipc_frame_get(result, "Reason"));
+			*status_out = result && ipc_frame_get(result, "Status")
+			                  ? send_status_text(ipc_frame_get(result, "Status"),
+			                                     ipc_frame_get(result, "Reason"))
+			                  : NULL;
 		}
 	}
 	close(fd);

@@ -2,7 +2,8 @@
  *
  * A notification replies to the request: its In-Reply-To (or References)
  * holds the request's Message-ID, and its application/x-cti-result part
- * has a "Status:" line.  The mailbox is polled, either a Maildir (new/ and
+ * has a "Status:" line (and a "Reason:" line, shown after the status as
+ * "failed: busy").  The mailbox is polled, either a Maildir (new/ and
  * cur/, read with GMime) or an IMAP mailbox through libcurl's IMAP client
  * (UID SEARCH HEADER In-Reply-To, then the message by UID).  Messages that
  * do not reply to our Message-ID are left alone.
@@ -32,6 +33,7 @@ static char *status_of_part(GMimeObject *obj)
 	GMimeDataWrapper *content;
 	GByteArray *arr;
 	g_autofree char *text = NULL;
+	g_autofree char *status = NULL, *reason = NULL;
 	g_auto(GStrv) lines = NULL;
 
 	if (!GMIME_IS_PART(obj) || !g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
@@ -43,10 +45,21 @@ static char *status_of_part(GMimeObject *obj)
 	arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	text = g_strndup((const char *)arr->data, arr->len);
 	lines = g_strsplit(text, "\n", -1);
-	for (guint i = 0; lines[i]; i++)
+	for (guint i = 0; lines[i]; i++) {
 		if (g_ascii_strncasecmp(lines[i], "Status:", 7) == 0)
-			return g_strstrip(g_strdup(lines[i] + 7));
-	return NULL;
+			status = g_strstrip(g_strdup(lines[i] + 7));
+		else if (g_ascii_strncasecmp(lines[i], "Reason:", 7) == 0)
+			reason = g_strstrip(g_strdup(lines[i] + 7));
+	}
+	return status ? send_status_text(status, reason) : NULL;
+}
+
+/* send_status_text - see cti-send.h */
+char *send_status_text(const char *status, const char *reason)
+{
+	if (reason == NULL || reason[0] == '\0')
+		return g_strdup(status);
+	return g_strdup_printf("%s: %s", status, reason);
 }
 
 /* send_result_status - see cti-send.h */
@@ -80,13 +93,16 @@ char *send_result_status(GBytes *mail, const char *message_id)
 /* send_exit_for_status - see cti-send.h */
 int send_exit_for_status(const char *status)
 {
+	gsize n = status ? strcspn(status, ":") : 0; /* "failed: busy": the word before the reason */
+
 	if (status == NULL)
 		return SEND_EXIT_NO_RESULT;
-	if (strcmp(status, "success") == 0 || strcmp(status, "dry-run") == 0)
+	if ((n == strlen("success") && strncmp(status, "success", n) == 0) ||
+	    (n == strlen("dry-run") && strncmp(status, "dry-run", n) == 0))
 		return SEND_EXIT_SUCCESS; /* a dry run that was explained did what it was asked */
-	if (strcmp(status, "failed") == 0)
+	if (n == strlen("failed") && strncmp(status, "failed", n) == 0)
 		return SEND_EXIT_FAILED;
-	if (strcmp(status, "timeout") == 0)
+	if (n == strlen("timeout") && strncmp(status, "timeout", n) == 0)
 		return SEND_EXIT_TIMEOUT;
 	return SEND_EXIT_OTHER;
 }

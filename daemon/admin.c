@@ -434,6 +434,29 @@ CtiIpcFrame *admin_stats(CtidJobs *jobs, const CtiIpcFrame *req)
 	return reply;
 }
 
+/* admin_purge - PURGE [Older-Than]: remove finished jobs, by default per keep_finished */
+CtiIpcFrame *admin_purge(CtidJobs *jobs, const CtiIpcFrame *req)
+{
+	const char *text = ipc_frame_get(req, "Older-Than");
+	gint64 older_than = jobs->config->keep_finished;
+	g_autoptr(GError) error = NULL;
+	CtiIpcFrame *reply;
+	int n;
+
+	if (text != NULL && !g_ascii_string_to_signed(text, 10, 0, G_MAXINT64, &older_than, NULL))
+		return refuse("Older-Than must be seconds, not '%s'", text);
+	if (text == NULL && older_than <= 0)
+		return refuse("[ctid] keep_finished is 0 (keep forever): give an age");
+	n = jobs_purge(jobs, older_than, &error);
+	if (n < 0)
+		return fail(error);
+	log_info("purge: %d finished jobs older than %" G_GINT64_FORMAT " s removed", n, older_than);
+	reply = ipc_frame_new("OK");
+	ipc_frame_addf(reply, "Removed", "%d", n);
+	ipc_frame_addf(reply, "Older-Than", "%" G_GINT64_FORMAT, older_than);
+	return reply;
+}
+
 /* admin_status_extra - Link-Uptime (seconds the link has been up) from REPLY's Link and Link-Since */
 void admin_status_extra(CtiIpcFrame *reply)
 {

@@ -22,6 +22,8 @@ CtiIpcFrame *admin_cancel(CtidJobs *jobs, const CtiIpcFrame *req);
 CtiIpcFrame *admin_retry(CtidJobs *jobs, const CtiIpcFrame *req);
 /* admin_stats - STATS [Age|Since]: jobs by outcome, attempts, time to answer (mean, p95) */
 CtiIpcFrame *admin_stats(CtidJobs *jobs, const CtiIpcFrame *req);
+/* admin_purge - PURGE [Older-Than: seconds]: remove finished jobs (default: keep_finished) */
+CtiIpcFrame *admin_purge(CtidJobs *jobs, const CtiIpcFrame *req);
 /* admin_status_extra - add Link-Uptime to a STATUS reply that has Link and Link-Since */
 void admin_status_extra(CtiIpcFrame *reply);
 /* admin_event_frame - the EVENT frame WATCH sends for a change of JOB described by TEXT (transfer

@@ -7,9 +7,12 @@
  * store or socket) are logged once and exit 1.  SIGTERM/SIGINT drain: stop accepting, forget the
  * in-memory jobs (the store keeps every live job as it is), end the PBX
  * session politely, exit 0.  SIGHUP retries the PBX link at once.
+ * Logging: with -f (foreground) to stderr only; otherwise to syslog, facility
+ * mail ([log] syslog_socket), and to stderr as well when that is a terminal.
  */
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include "store.h"
 
 #define CTID_STOP_GRACE_S 5
+#define CTID_PURGE_EVERY_S 3600 /* [ctid] keep_finished is applied this often */
 
 typedef struct {
 	CtiConfig *config;
@@ -30,7 +34,7 @@ typedef struct {
 	CtidLink *link;
 	CtidServer *server;
 	GMainLoop *loop;
-	guint sigterm_id, sigint_id, sighup_id, grace_id;
+	guint sigterm_id, sigint_id, sighup_id, grace_id, purge_id;
 	gboolean stopping;
 } Ctid;
 
@@ -61,9 +65,18 @@ static gboolean on_terminate(gpointer data)
 	ctid->stopping = TRUE;
 	log_info("stopping: live jobs stay in the store");
 	server_stop(ctid->server);
+	g_clear_handle_id(&ctid->purge_id, g_source_remove);
 	jobs_stop(ctid->jobs);
 	ctid->grace_id = g_timeout_add_seconds(CTID_STOP_GRACE_S, on_grace_expired, ctid);
 	link_shutdown(ctid->link, on_link_stopped, ctid);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_purge(gpointer data)
+{
+	Ctid *ctid = data;
+
+	jobs_purge_expired(ctid->jobs);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -96,6 +109,8 @@ static gboolean ctid_start(Ctid *ctid, GError **error)
 	server_attach(ctid->server, ctid->jobs, ctid->link);
 	if (!jobs_resume(ctid->jobs, error))
 		return FALSE;
+	jobs_purge_expired(ctid->jobs);
+	ctid->purge_id = g_timeout_add_seconds(CTID_PURGE_EVERY_S, on_purge, ctid);
 	link_start(ctid->link);
 	return TRUE;
 }
@@ -106,6 +121,7 @@ static void ctid_cleanup(Ctid *ctid)
 	g_clear_handle_id(&ctid->sigint_id, g_source_remove);
 	g_clear_handle_id(&ctid->sighup_id, g_source_remove);
 	g_clear_handle_id(&ctid->grace_id, g_source_remove);
+	g_clear_handle_id(&ctid->purge_id, g_source_remove);
 	g_clear_pointer(&ctid->server, server_free);
 	if (ctid->jobs != NULL)
 		jobs_stop(ctid->jobs);
@@ -119,11 +135,14 @@ static void ctid_cleanup(Ctid *ctid)
 int main(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL;
-	gboolean debug = FALSE;
+	gboolean debug = FALSE, foreground = FALSE, version = FALSE;
 	const GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read",
 	     "CONFIG"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log every CSTA frame and event", NULL},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+	     "log to stderr (with timestamps) instead of syslog", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) opts = g_option_context_new("- mailcti job daemon");
@@ -136,12 +155,20 @@ int main(int argc, char **argv)
 		log_error("%s", error->message);
 		return 2;
 	}
+	if (version) {
+		printf("ctid (mailcti) %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	log_set_debug(debug);
+	if (!foreground)
+		log_set_syslog(LOG_DEFAULT_SYSLOG_SOCKET, isatty(2));
 	ctid.config = config_load(config_path, &error);
 	if (ctid.config == NULL) {
 		log_error("%s", error->message);
 		return 1;
 	}
+	if (!foreground)
+		log_set_syslog(ctid.config->syslog_socket, isatty(2));
 	ctid.loop = g_main_loop_new(NULL, FALSE);
 	if (!ctid_start(&ctid, &error)) {
 		log_error("cannot start: %s", error->message);

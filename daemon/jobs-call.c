@@ -196,7 +196,7 @@ static void on_monitor_dest(const CstaMessage *reply, const GError *error, gpoin
 	if (reply != NULL && reply->kind == CSTA_MSG_MONITOR_START_RESPONSE)
 		lj->xref_dest = g_strdup(reply->monitor_xref);
 	else
-		log_info("%s: job=%s destination %s not monitored: %s",
+		log_info("%s: job %s: destination %s not monitored: %s",
 		         lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 		         lj->req->destination,
 		         reply ? (reply->error_value ? reply->error_value : reply->root)
@@ -273,7 +273,7 @@ void call_ringing(LiveJob *lj, CallReq *r, const char *call_id, const char *devi
 	lj->phase = CALL_RINGING;
 	if (!lj->attempt_recorded && !store_attempt_begin(lj->jobs->store, lj->job->id,
 	                                                  lj->job->attempts, lj->call_id, NULL))
-		log_warning("%s: job=%s attempt %d not recorded",
+		log_warning("%s: job %s: attempt %d not recorded",
 		            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 		            lj->job->attempts);
 	lj->attempt_recorded = TRUE;

@@ -28,6 +28,7 @@
 #include "jobs-private.h"
 #include "log.h"
 #include "media.h"
+#include "metrics.h"
 #include "notify.h"
 
 #define NOTIFY_RETRY_S 60
@@ -104,7 +105,7 @@ void jobs_stop(CtidJobs *jobs)
 	g_hash_table_remove_all(jobs->live);
 }
 
-/* jobs_log - one Postfix-style line keyed by queue id and job id */
+/* jobs_log - one Postfix-style line keyed by queue id and job id: "QUEUEID: job ID: text" */
 void jobs_log(const LiveJob *lj, const char *fmt, ...)
 {
 	va_list ap;
@@ -113,7 +114,7 @@ void jobs_log(const LiveJob *lj, const char *fmt, ...)
 	va_start(ap, fmt);
 	text = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	log_info("%s: job=%s %s",
+	log_info("%s: job %s: %s",
 	         lj->job->queue_id && lj->job->queue_id[0] ? lj->job->queue_id : "NOQUEUE",
 	         lj->job->id, text);
 	if (lj->jobs->observer != NULL)
@@ -134,7 +135,7 @@ gboolean jobs_save(LiveJob *lj)
 
 	if (store_update(lj->jobs->store, lj->job, &error))
 		return TRUE;
-	log_error("%s: job=%s cannot update the job store: %s",
+	log_error("%s: job %s: cannot update the job store: %s",
 	          lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id, error->message);
 	return FALSE;
 }
@@ -331,14 +332,14 @@ static void notify_and_forget(LiveJob *lj)
 	if (lj->req->notify && !lj->job->notified) {
 		switch (send_notification(lj, &error)) {
 		case NOTIFY_RETRY:
-			log_warning("%s: job=%s notification not sent, retrying in %d s: %s",
+			log_warning("%s: job %s: notification not sent, retrying in %d s: %s",
 			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 			            NOTIFY_RETRY_S, error ? error->message : "unknown error");
 			lj->notify_pending = TRUE;
 			lj->due_id = timers_add_seconds(NOTIFY_RETRY_S, notify_retry_cb, lj);
 			return;
 		case NOTIFY_NEVER:
-			log_warning("%s: job=%s no notification possible: %s",
+			log_warning("%s: job %s: no notification possible: %s",
 			            lj->job->queue_id ? lj->job->queue_id : "NOQUEUE", lj->job->id,
 			            error ? error->message : "unknown error");
 			break;
@@ -403,6 +404,19 @@ static gboolean retry_allowed(const LiveJob *lj, gint64 next)
 	       (lj->req->not_after == 0 || next <= lj->req->not_after);
 }
 
+/* count_answer - the time to answer of LJ's attempt, as stored (ctictl stats reads the same) */
+static void count_answer(LiveJob *lj)
+{
+	g_autoptr(GPtrArray) attempts = store_attempts(lj->jobs->store, lj->job->id, NULL);
+
+	for (guint i = 0; attempts != NULL && i < attempts->len; i++) {
+		const CtiAttempt *a = g_ptr_array_index(attempts, i);
+
+		if (a->number == lj->job->attempts && a->ended >= a->started)
+			metrics_answered(a->ended - a->started);
+	}
+}
+
 /* jobs_attempt_done - an attempt ended; success, a retry, or the terminal STATE */
 void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJobState state,
                        const char *reason)
@@ -422,6 +436,8 @@ void jobs_attempt_done(LiveJob *lj, const char *outcome, const char *cause, CtiJ
 		            lj->job->attempts);
 	jobs_log(lj, "attempt=%d outcome=%s cause=%s", lj->job->attempts, outcome,
 	         cause ? cause : "-");
+	if (strcmp(outcome, "answered") == 0)
+		count_answer(lj);
 	call_reset(lj);
 	if (state == CTI_JOB_SUCCESS || !retry_allowed(lj, next)) {
 		finish(lj, state, reason);

@@ -56,6 +56,12 @@ JobsNotified jobs_notified(CtidJobs *jobs, const char *job_id, const char *token
                            const char *copy, GError **error);
 /* jobs_status - add Jobs-<state> counts (and Notify-Unconfirmed) to REPLY */
 void jobs_status(CtidJobs *jobs, CtiIpcFrame *reply);
+/* jobs_purge - remove the finished jobs (and their spool files) that ended more than
+ * OLDER_THAN seconds ago, but not those still live or awaiting a confirmation; how
+ * many, or -1 + ERROR (jobs-purge.c) */
+int jobs_purge(CtidJobs *jobs, gint64 older_than, GError **error);
+/* jobs_purge_expired - jobs_purge() by [ctid] keep_finished (0: nothing), logged */
+void jobs_purge_expired(CtidJobs *jobs);
 /* jobs_stop - drop all timers before shutdown; jobs stay in the store as they are */
 void jobs_stop(CtidJobs *jobs);
 

@@ -64,6 +64,7 @@ struct CtidLink {
 	int session_duration;
 	char *ns;     /* namespace for CSTA requests */
 	gint64 since; /* unix seconds of the last up/down change */
+	guint ups;    /* sessions that came up since start: reconnects are ups - 1 */
 	char *last_error;
 	void (*stopped)(gpointer);
 	gpointer stopped_data;
@@ -272,6 +273,7 @@ static void link_set_up(CtidLink *link)
 {
 	g_clear_handle_id(&link->handshake_id, g_source_remove);
 	link->state = LINK_UP;
+	link->ups++;
 	link->backoff_ms = link->config->reconnect_min_ms;
 	link->since = g_get_real_time() / G_USEC_PER_SEC;
 	log_info("pbx: link up to %s:%d, %s session%s%s, namespace %s", link->config->pbx_host,
@@ -738,7 +740,7 @@ const char *link_namespace(const CtidLink *link)
 	return link->ns;
 }
 
-/* link_status - add Link, Session-Style, Link-Since, Last-Error to REPLY */
+/* link_status - add Link, Session-Style, Link-Since, Last-Error, Link-Reconnects to REPLY */
 void link_status(const CtidLink *link, CtiIpcFrame *reply)
 {
 	g_autoptr(GDateTime) since = g_date_time_new_from_unix_utc(link->since);
@@ -750,6 +752,7 @@ void link_status(const CtidLink *link, CtiIpcFrame *reply)
 	                                                                 : "system-status");
 	ipc_frame_add(reply, "Link-Since", iso);
 	ipc_frame_add(reply, "Last-Error", link->last_error ? link->last_error : "");
+	ipc_frame_addf(reply, "Link-Reconnects", "%u", link->ups > 0 ? link->ups - 1 : 0);
 	if (link->session_id != NULL)
 		ipc_frame_add(reply, "Session-Id", link->session_id);
 }

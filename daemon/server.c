@@ -31,6 +31,7 @@
 #include "admin.h"
 #include "direct.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -142,6 +143,15 @@ static void submit_hold(Client *c, const CtiIpcFrame *req, CtiJob *job, gboolean
 		server->commit_id = g_idle_add_full(G_PRIORITY_DEFAULT, on_commit, server, NULL);
 }
 
+/* count_direct_refusal - a refused direct submission, for METRICS (not a temporary failure) */
+static void count_direct_refusal(const GError *error)
+{
+	g_autoptr(CtiIpcFrame) reply = reply_error(error);
+
+	if (strcmp(reply->verb, "REJECT") == 0)
+		metrics_refused(ratelimit_error_status(error) ? "rate-limit" : "direct-refused");
+}
+
 /* handle_submit - NULL: the reply follows the group commit (on_commit) */
 static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 {
@@ -159,6 +169,7 @@ static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 		if (direct == NULL) {
 			log_warning("NOQUEUE: direct SUBMIT uid=%u rejected: %s", (unsigned)c->uid,
 			            error->message);
+			count_direct_refusal(error);
 			return reply_error(error);
 		}
 		req = direct;
@@ -168,6 +179,8 @@ static CtiIpcFrame *handle_submit(Client *c, const CtiIpcFrame *req)
 	                          &error);
 	if (job == NULL && known_id == NULL) {
 		submit_log_failure(req, error);
+		if (direct != NULL) /* cti-milter reports its own refusals (REFUSED) */
+			count_direct_refusal(error);
 		return reply_error(error);
 	}
 	if (job != NULL) {
@@ -262,6 +275,32 @@ static CtiIpcFrame *handle_stats(Client *c, const CtiIpcFrame *req)
 	return admin_stats(c->server->jobs, req);
 }
 
+static CtiIpcFrame *handle_purge(Client *c, const CtiIpcFrame *req)
+{
+	log_info("PURGE by uid=%u", (unsigned)c->uid);
+	return admin_purge(c->server->jobs, req);
+}
+
+/* REFUSED (cti-milter): Reason, a short name; counted for METRICS */
+static CtiIpcFrame *handle_refused(Client *c, const CtiIpcFrame *req)
+{
+	CtiIpcFrame *reply;
+
+	if (metrics_refused(ipc_frame_get(req, "Reason")))
+		return ipc_frame_new("OK");
+	reply = ipc_frame_new("REJECT");
+	ipc_frame_add(reply, "Reason", "Reason must be a short lower-case name");
+	return reply;
+}
+
+static CtiIpcFrame *handle_metrics(Client *c, const CtiIpcFrame *req)
+{
+	CtiIpcFrame *reply = ipc_frame_new("OK");
+
+	metrics_frame(reply);
+	return reply;
+}
+
 static CtiIpcFrame *handle_watch(Client *c, const CtiIpcFrame *req)
 {
 	c->watching = TRUE;
@@ -280,6 +319,9 @@ static const VerbRow verb_rows[] = {
     {"RETRY", FALSE, handle_retry},
     {"STATS", FALSE, handle_stats},
     {"WATCH", FALSE, handle_watch},
+    {"PURGE", FALSE, handle_purge},
+    {"REFUSED", FALSE, handle_refused},
+    {"METRICS", FALSE, handle_metrics},
 };
 
 static CtiIpcFrame *dispatch(Client *c, const CtiIpcFrame *req)

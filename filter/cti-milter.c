@@ -8,6 +8,8 @@
  * Start-up failures (config, socket, privileges, tmp_dir) are tier 2: one
  * log line and exit 1.  libmilter runs one thread per SMTP connection and
  * handles SIGTERM/SIGINT itself: smfi_main() returns and we exit 0.
+ * Logging: with -f to stderr only; otherwise to syslog, facility mail
+ * ([log] syslog_socket), and to stderr as well when that is a terminal.
  */
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -18,12 +20,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "filter.h" /* and mailcti's config.h, by path */
+#include "build-config.h" /* PACKAGE_VERSION */
+#include "filter.h"       /* and mailcti's config.h, by path */
+#include "ipc.h"
 #include "log.h"
 #include "notified.h"
 #include "reply.h"
 
 #define MILTER_NAME "cti-milter"
+#define MILTER_REFUSED_TIMEOUT_MS 500
 
 /* Actions we may need: header edits now, recipient rewrites for routing. */
 #define MILTER_ACTIONS                                                                             \
@@ -45,6 +50,7 @@ typedef struct {
 } MilterConn;
 
 static CtiConfig *milter_config;
+static gboolean milter_foreground; /* -f: log to stderr, not syslog */
 static RouteStep *milter_router; /* shared by every thread; locks inside */
 static AuthzStep *milter_authz;  /* shared by every thread; locks inside */
 
@@ -89,6 +95,22 @@ static void milter_queue_id(SMFICTX *ctx, FilterMsg *msg)
 	filter_msg_set_queue_id(msg, smfi_getsymval(ctx, "i"));
 }
 
+/* milter_count_refusal - tell ctid (REFUSED) so that "ctictl metrics" counts refusals by
+ * reason; best effort, a short wait, a failure only logged at debug level */
+static void milter_count_refusal(const char *reason)
+{
+	g_autoptr(CtiIpcFrame) req = ipc_frame_new("REFUSED");
+	g_autoptr(CtiIpcFrame) reply = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (reason == NULL)
+		return;
+	ipc_frame_add(req, "Reason", reason);
+	reply = ipc_call(milter_config->ctid_socket, req, MILTER_REFUSED_TIMEOUT_MS, &error);
+	if (reply == NULL)
+		log_debug("refusal not counted by ctid: %s", error->message);
+}
+
 /* milter_fail - the single mapping of an error to a reply and verdict */
 static sfsistat milter_fail(SMFICTX *ctx, MilterConn *conn, const GError *error)
 {
@@ -103,6 +125,7 @@ static sfsistat milter_fail(SMFICTX *ctx, MilterConn *conn, const GError *error)
 		log_info("%s: rejected: %s %s %s; from=<%s> to=<%s>", qid, reply->rcode,
 		         reply->xcode, reply->text, filter_msg_sender(conn->msg),
 		         filter_msg_first_recipient(conn->msg));
+		milter_count_refusal(reply->reason);
 		milter_msg_done(conn);
 		return SMFIS_REJECT;
 	case REPLY_TEMPFAIL:
@@ -522,6 +545,8 @@ static gboolean milter_start(const char *config_path)
 		log_error("%s", error->message);
 		return FALSE;
 	}
+	if (!milter_foreground)
+		log_set_syslog(milter_config->syslog_socket, isatty(2));
 	milter_router = route_step_new(milter_config, &error);
 	if (milter_router == NULL) {
 		log_error("%s: %s", config_path, error->message);
@@ -548,10 +573,13 @@ static gboolean milter_start(const char *config_path)
 int main(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL;
-	gboolean debug = FALSE;
+	gboolean debug = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "mailcti.conf to read", "FILE"},
 	    {"debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "log debug lines", NULL},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &milter_foreground,
+	     "log to stderr (with timestamps) instead of syslog", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) options = g_option_context_new("- the mailcti milter");
@@ -560,11 +588,18 @@ int main(int argc, char **argv)
 
 	log_init(MILTER_NAME, FALSE);
 	g_option_context_add_main_entries(options, entries, NULL);
-	if (!g_option_context_parse(options, &argc, &argv, &error) || config_path == NULL) {
+	g_option_context_parse(options, &argc, &argv, &error);
+	if (version && error == NULL) {
+		printf("%s (mailcti) %s\n", MILTER_NAME, PACKAGE_VERSION);
+		return 0;
+	}
+	if (error != NULL || config_path == NULL) {
 		log_error("%s", error ? error->message : "usage: cti-milter -c CONFIG");
 		return 2;
 	}
 	log_set_debug(debug || log_get_debug());
+	if (!milter_foreground)
+		log_set_syslog(LOG_DEFAULT_SYSLOG_SOCKET, isatty(2));
 	g_mime_init();
 	if (!milter_start(config_path))
 		return 1;

@@ -20,34 +20,35 @@ typedef struct {
 	const char *xcode;
 	const char *text; /* prefix of the error message, or the whole text */
 	gboolean show_message;
+	const char *reason; /* a refusal's name for ctid's metrics; NULL for a tempfail */
 } ReplyRule;
 
 static const ReplyRule reply_rules[] = {
     {filter_error_quark, FILTER_ERROR_TEMP, REPLY_TEMPFAIL, "451", "4.3.0",
-     "CTI service temporarily unavailable, try again later", FALSE},
+     "CTI service temporarily unavailable, try again later", FALSE, NULL},
     {filter_error_quark, FILTER_ERROR_REQUEST, REPLY_REJECT, "550", "5.6.0",
-     "bad CTI request: ", TRUE},
+     "bad CTI request: ", TRUE, "bad-request"},
     {filter_error_quark, FILTER_ERROR_REFUSED, REPLY_REJECT, "550", "5.7.0",
-     "CTI request refused: ", TRUE},
-    {filter_error_quark, FILTER_ERROR_TOO_BIG, REPLY_REJECT, "552", "5.3.4", "", TRUE},
-    {filter_error_quark, FILTER_ERROR_ROUTE_LOOP, REPLY_REJECT, "550", "5.4.6", "", TRUE},
-    {filter_error_quark, FILTER_ERROR_NO_ROUTE, REPLY_REJECT, "550", "5.4.4", "", TRUE},
+     "CTI request refused: ", TRUE, "refused"},
+    {filter_error_quark, FILTER_ERROR_TOO_BIG, REPLY_REJECT, "552", "5.3.4", "", TRUE, "too-big"},
+    {filter_error_quark, FILTER_ERROR_ROUTE_LOOP, REPLY_REJECT, "550", "5.4.6", "", TRUE, "route-loop"},
+    {filter_error_quark, FILTER_ERROR_NO_ROUTE, REPLY_REJECT, "550", "5.4.4", "", TRUE, "no-route"},
     {filter_error_quark, FILTER_ERROR_ROUTE_TEMP, REPLY_TEMPFAIL, "451", "4.3.5",
-     "CTI routing temporarily unavailable, try again later", FALSE},
+     "CTI routing temporarily unavailable, try again later", FALSE, NULL},
     {filter_error_quark, FILTER_ERROR_UNAUTHORIZED, REPLY_REJECT, "550", "5.7.1",
-     "CTI request not authorized: ", TRUE},
+     "CTI request not authorized: ", TRUE, "unauthorized"},
     {filter_error_quark, FILTER_ERROR_RATE_TEMP, REPLY_TEMPFAIL, "450", "4.7.1",
-     "CTI request deferred: ", TRUE},
+     "CTI request deferred: ", TRUE, NULL},
     {filter_error_quark, FILTER_ERROR_RATE_REJECT, REPLY_REJECT, "550", "5.7.1",
-     "CTI request refused: ", TRUE},
-    {request_error_quark, -1, REPLY_REJECT, "550", "5.6.0", "bad CTI request: ", TRUE},
+     "CTI request refused: ", TRUE, "rate-limit"},
+    {request_error_quark, -1, REPLY_REJECT, "550", "5.6.0", "bad CTI request: ", TRUE, "bad-request"},
 };
 
 /* Unknown errors are temporary: a retry is better than a lost request. */
 static const ReplyRule reply_default = {
     NULL,  -1,      REPLY_TEMPFAIL,
     "451", "4.3.0", "CTI service temporarily unavailable, try again later",
-    FALSE};
+    FALSE, NULL};
 
 static const ReplyRule *reply_rule_for(const GError *error)
 {
@@ -102,6 +103,7 @@ FilterReply *reply_from_error(const GError *error)
 	reply->kind = rule->kind;
 	reply->rcode = rule->rcode;
 	reply->xcode = rule->xcode;
+	reply->reason = rule->reason;
 	raw = rule->show_message ? g_strconcat(rule->text, error->message, NULL)
 	                         : g_strdup(rule->text);
 	reply->text = reply_sanitize(raw);

@@ -41,6 +41,7 @@ typedef struct {
 	const char *xcode; /* "4.3.0", "5.6.0", ... (static) */
 	char *text;        /* sanitized one line, for logs */
 	char *milter_text; /* the same with '%' doubled, for smfi_setreply() */
+	const char *reason; /* a rejection's name for ctid's metrics ("unauthorized", ...), static */
 } FilterReply;
 
 /* reply_from_error - the SMTP answer for ERROR (transfer full) */

@@ -211,6 +211,7 @@ static const ConfKey conf_keys[] = {
      "yes or no"},
     {"ctid", "default_monitor_time", CONF_INT, OFF(default_monitor_time), "120", 1, 86400},
     {"ctid", "user_trigger_expiry", CONF_INT, OFF(user_trigger_expiry), "604800", 60, 31536000},
+    {"ctid", "keep_finished", CONF_INT, OFF(keep_finished), "2592000", 0, 315360000},
     {"ctid", "time_scale", CONF_INT, OFF(time_scale), "1", 1, 100000},
 
     {"pbx", "host", CONF_STRING, OFF(pbx_host), "127.0.0.1", 0, 0},
@@ -282,6 +283,8 @@ static const ConfKey conf_keys[] = {
     {"media", "user", CONF_STRING, OFF(media_user), "", 0, 0},
     {"media", "spool_dir", CONF_STRING, OFF(media_spool_dir), "/var/spool/mailcti/media-leg", 0,
      0},
+
+    {"log", "syslog_socket", CONF_STRING, OFF(syslog_socket), "/dev/log", 0, 0},
 };
 
 static const ConfKey *conf_find(const char *group, const char *key)

@@ -43,6 +43,7 @@ typedef struct {
 	char *notify_confirm;      /* notify_confirm= yes: a notification counts once cti-milter confirmed it (NOTIFIED), "yes" */
 	int default_monitor_time;  /* default_monitor_time= seconds, 120 */
 	int user_trigger_expiry;   /* user_trigger_expiry= seconds a Trigger: user job waits, 604800 */
+	int keep_finished;         /* keep_finished= seconds a finished job and its spool file are kept, 2592000; 0 = forever */
 	int time_scale;            /* time_scale= TEST ONLY: Retry intervals run this many times faster, 1 */
 
 	/* [pbx] */
@@ -101,6 +102,9 @@ typedef struct {
 	char *media_codecs;        /* codecs= offered codecs in order: pcmu, pcma; "pcmu,pcma" */
 	char *media_user;          /* user= drop root to this user after binding, "" = keep */
 	char *media_spool_dir;     /* spool_dir= converted prompts and recordings, "/var/spool/mailcti/media-leg" */
+
+	/* [log] */
+	char *syslog_socket;       /* syslog_socket= datagram socket of the syslog daemon, "/dev/log" */
 } CtiConfig;
 
 /* config_load - read PATH (NULL: defaults only); (transfer full) or NULL + error */

@@ -133,6 +133,13 @@ gboolean store_attempt_begin(CtiStore *store, const char *job_id, int number, co
 gboolean store_attempt_end(CtiStore *store, const char *job_id, int number, const char *outcome, const char *cause, GError **error);
 /* store_attempts - the attempt history of a job, in order (transfer full: GPtrArray of CtiAttempt) */
 GPtrArray *store_attempts(CtiStore *store, const char *job_id, GError **error);
+/* a job store_purge_finished must keep although it could go */
+typedef gboolean (*StorePurgeKeep)(const char *job_id, gpointer data);
+/* store_purge_finished - remove at most LIMIT finished jobs (rows, attempts, spool files)
+ * that ended before BEFORE (unix seconds), except those whose notification awaits its
+ * confirmation and those KEEP (may be NULL) names; how many were removed, or -1 + ERROR */
+int store_purge_finished(CtiStore *store, gint64 before, int limit, StorePurgeKeep keep,
+                         gpointer data, GError **error);
 /* store_message_path - spool file path of a job's message (transfer full) */
 char *store_message_path(CtiStore *store, const char *job_id);
 /* store_remove_message - delete the spool file once the job is terminal and notified */

@@ -7,6 +7,7 @@
  * or SIGINT, then closes every client and removes the control socket.
  * "pbx-sim --ctl PATH COMMAND..." is the control client instead.
  */
+#include "build-config.h" /* PACKAGE_VERSION */
 #include <glib-unix.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ typedef struct {
 	char *sip, *sip_password;
 	double time_scale;
 	double talk_time; /* < 0: not given */
+	gboolean version;
 } Options;
 
 static void
@@ -106,6 +108,7 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "sip", 0, 0, G_OPTION_ARG_STRING, &o->sip, "SIP registrar and phones (UDP)", "127.0.0.1:PORT" },
 		{ "sip-password", 0, 0, G_OPTION_ARG_STRING, &o->sip_password, "digest password of every extension (overrides [sim] sip_password)", "PW" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("| --ctl PATH COMMAND...");
@@ -194,6 +197,10 @@ dispatch(int argc, char **argv, Options *o)
 	if (!parse_options(&argc, &argv, o, &err)) {
 		g_printerr("pbx-sim: %s\n", err->message);
 		return 1;
+	}
+	if (o->version) {
+		g_print("pbx-sim (mailcti) %s\n", PACKAGE_VERSION);
+		return 0;
 	}
 	if (o->ctl != NULL) {
 		if (argc < 2) {

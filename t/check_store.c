@@ -1,7 +1,8 @@
 /* check_store - the job store: submit/get/update/list/attempts, reopen keeps jobs,
  * temporary failures (read-only spool dir, locked DB) leave no half job, duplicate
  * ids are refused, and the embedded schema equals schema/jobs-*.sql; a group commit
- * (store_submit_batch) stores every job or, on a disk/DB failure, none. */
+ * (store_submit_batch) stores every job or, on a disk/DB failure, none; retention
+ * (store_purge_finished) removes only finished, settled, old enough jobs. */
 #define _GNU_SOURCE /* setresuid */
 #include <check.h>
 #include <errno.h>
@@ -279,6 +280,64 @@ START_TEST(test_counts_and_unconfirmed)
 	ck_assert(store_recent_notices(s, 150, collect_notice, seen, &error));
 	ck_assert_str_eq(seen->str, "alice@example.org/200;alice@example.org/300;");
 	for (int i = 0; i < 4; i++)
+		job_free(jobs[i]);
+	store_close(s);
+}
+END_TEST
+
+static gboolean keep_named(const char *job_id, gpointer data)
+{
+	return g_strcmp0(job_id, data) == 0;
+}
+
+START_TEST(test_purge)
+{
+	CtiStore *s = open_store();
+	g_autoptr(GError) error = NULL;
+	/* 0 queued; 1 failed at 100; 2 success at 200, notification unconfirmed; 3 success at
+	 * 300, confirmed; 4 cancelled at 900 (too young); 5 expired at 150, kept by the caller */
+	static const CtiJobState states[] = {CTI_JOB_QUEUED,  CTI_JOB_FAILED,    CTI_JOB_SUCCESS,
+	                                     CTI_JOB_SUCCESS, CTI_JOB_CANCELLED, CTI_JOB_EXPIRED};
+	static const gint64 finished[] = {0, 100, 200, 300, 900, 150};
+	static const gboolean gone[] = {FALSE, TRUE, FALSE, TRUE, FALSE, FALSE};
+	CtiJob *jobs[G_N_ELEMENTS(states)];
+
+	for (guint i = 0; i < G_N_ELEMENTS(states); i++) {
+		jobs[i] = new_job("alice@example.org", 50 + i);
+		ck_assert(store_submit(s, jobs[i], msg, sizeof(msg) - 1, &error));
+		jobs[i]->state = states[i];
+		jobs[i]->finished = finished[i];
+		jobs[i]->notify_token = i == 2 || i == 3 ? g_strdup("00112233445566778899aabbccddeeff") : NULL;
+		jobs[i]->notified = i == 3;
+		ck_assert(store_update(s, jobs[i], &error));
+	}
+	ck_assert(store_attempt_begin(s, jobs[1]->id, 1, "c1", &error));
+	/* at most one a call, oldest first: job 1, then job 3, then none */
+	ck_assert_int_eq(store_purge_finished(s, 500, 1, keep_named, jobs[5]->id, &error), 1);
+	ck_assert_ptr_null(store_get(s, jobs[1]->id, NULL));
+	ck_assert_ptr_nonnull(store_get(s, jobs[3]->id, NULL));
+	ck_assert_int_eq(store_purge_finished(s, 500, 1, keep_named, jobs[5]->id, &error), 1);
+	ck_assert_int_eq(store_purge_finished(s, 500, 100, keep_named, jobs[5]->id, &error), 0);
+	for (guint i = 0; i < G_N_ELEMENTS(states); i++) {
+		g_autoptr(GError) lookup = NULL;
+		g_autoptr(CtiJob) got = store_get(s, jobs[i]->id, &lookup);
+		g_autofree char *path = store_message_path(s, jobs[i]->id);
+
+		ck_assert_msg((got == NULL) == gone[i], "job %u", i);
+		if (gone[i]) {
+			g_autoptr(GPtrArray) attempts = store_attempts(s, jobs[i]->id, NULL);
+
+			ck_assert(g_error_matches(lookup, CTI_STORE_ERROR, CTI_STORE_ERROR_NOT_FOUND));
+			ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+			ck_assert(attempts == NULL || attempts->len == 0);
+		} else {
+			ck_assert(g_file_test(path, G_FILE_TEST_EXISTS));
+		}
+	}
+	/* without the caller's keep, job 5 goes too */
+	ck_assert_int_eq(store_purge_finished(s, 500, 100, NULL, NULL, &error), 1);
+	ck_assert_ptr_null(store_get(s, jobs[5]->id, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(states); i++)
 		job_free(jobs[i]);
 	store_close(s);
 }
@@ -769,6 +828,7 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_update_and_lists);
 	tcase_add_test(tc, test_counts_and_unconfirmed);
+	tcase_add_test(tc, test_purge);
 	tcase_add_test(tc, test_rate_keys);
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_reopen);

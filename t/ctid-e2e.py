@@ -191,7 +191,7 @@ class Stack:
     def start_ctid(self):
         self.ctid_err = os.path.join(self.tmp, "ctid.stderr")
         log = open(self.ctid_err, "a")
-        p = subprocess.Popen([CTID, "-c", os.path.join(self.tmp, "mailcti.conf"), "-d"], stdout=log, stderr=log)
+        p = subprocess.Popen([CTID, "-f", "-c", os.path.join(self.tmp, "mailcti.conf"), "-d"], stdout=log, stderr=log)
         self.procs.append(p)
         self.ctid = p
         deadline = time.time() + 10

@@ -153,7 +153,7 @@ class Instance:
 
     def start_ctid(self, wait_link=True):
         self.init_routes()
-        self.ctid = self.procs.start("ctid", [self.prog("ctid"), "-c", self.conf])
+        self.ctid = self.procs.start("ctid", [self.prog("ctid"), "-f", "-c", self.conf])
         util.wait_for(lambda: util.unix_connectable(self.ctid_socket), 15, "ctid socket", self.ctid)
         if wait_link and self.pbx is not None:
             util.wait_for(lambda: ipc_status(self.ctid_socket).get("Link") == "up", 15, "ctid PBX link up",
@@ -161,7 +161,7 @@ class Instance:
 
     def start_milter(self):
         self.init_routes()
-        self.milter = self.procs.start("cti-milter", [self.prog("cti-milter"), "-c", self.conf])
+        self.milter = self.procs.start("cti-milter", [self.prog("cti-milter"), "-f", "-c", self.conf])
         util.wait_for(lambda: os.path.exists(self.milter_socket), 15, "cti-milter socket", self.milter)
         # Postfix's smtpd runs as postfix: the socket must be connectable by it.
         time.sleep(0.1)

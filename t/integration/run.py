@@ -40,9 +40,10 @@ import test_abuse  # noqa: E402  (restarts ctid with a low rate limit)
 import test_security  # noqa: E402  (restarts ctid with low rate limits; writes to ctid's socket)
 import test_corpus  # noqa: E402  (mutt, neomutt, s-nail, swaks write the mails)
 import test_sip  # noqa: E402  (baresip phones on pbx-sim's SIP side)
+import test_monitor  # noqa: E402  (replaces the stack's ctid by one that logs to a private rsyslogd)
 
 MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability,
-           test_trigger_user, test_abuse, test_security, test_corpus, test_sip]
+           test_trigger_user, test_abuse, test_security, test_corpus, test_sip, test_monitor]
 
 
 class Context:

@@ -156,10 +156,12 @@ def test_send_smtp_wait_success(ctx):
 
 
 def test_send_wait_failed_busy(ctx):
-    """A busy destination: cti-send --wait exits 1 (failed)."""
+    """A busy destination: cti-send --wait prints the status with its reason ("failed: ... busy") and exits 1."""
     res = _send(ctx, "--source", "2004", "--to", "0399999999", "--wait",
                 "--maildir", ctx.stack.maildir("alice"), "--wait-time", str(WAIT))
     _check(res.returncode == 1, "exit %d, want 1 (failed): %s %s" % (res.returncode, res.stdout.decode(), res.stderr.decode()))
+    last = res.stdout.decode().strip().splitlines()[-1]
+    _check(last.startswith("failed: ") and "busy" in last, "the result line is %r, want 'failed: <reason>' naming busy" % last)
 
 
 def test_send_wait_imap(ctx):
@@ -177,6 +179,8 @@ def test_send_refused_reports_reply(ctx):
     res = _send(ctx, "--source", "2009", "--to", "0312345678")
     _check(res.returncode == 3, "exit %d, want 3" % res.returncode)
     _check(b"550" in res.stderr and b"2009" in res.stderr, "the SMTP reply is not shown: %r" % res.stderr)
+    _check(b"refused the request: 550 5.7.1 " in res.stderr and b"Weird" not in res.stderr,
+           "the refusal is not shown as the server's code and text: %r" % res.stderr)
 
 
 # ---------------------------------------------------------------- ctictl
@@ -185,9 +189,13 @@ def test_ctictl_status_stats_config(ctx):
     """status: link up and queue counts; stats: outcomes and time to answer; config -n: the stack's settings."""
     st = _ctictl_json(ctx, "status")
     _check(st.get("Link") == "up", "Link is %r" % st.get("Link"))
+    _check(_ctictl(ctx, "status").returncode == 0, "ctictl status exits non-zero with the link up")
+    _check(all(isinstance(st[k], int) for k in st if k.startswith("Jobs-") or k.endswith("Uptime")),
+           "status --json: counts are not JSON numbers: %r" % st)
     _check("Jobs-queued" in st and "Uptime" in st and "Link-Since" in st, "status fields missing: %r" % st)
     _check(int(st.get("Link-Uptime", -1)) >= 0, "no Link-Uptime: %r" % st)
     stats = _ctictl_json(ctx, "stats")
+    _check(isinstance(stats["Jobs"], int) and isinstance(stats["Answered"], int), "stats --json: %r" % stats)
     _check(int(stats["Jobs"]) >= int(stats["Jobs-success"]) >= 1, "stats: %r" % stats)
     _check(int(stats["Answered"]) >= 1 and int(stats["Answer-P95-Ms"]) >= int(stats["Answer-Mean-Ms"]) * 0,
            "no time to answer: %r" % stats)
@@ -196,6 +204,18 @@ def test_ctictl_status_stats_config(ctx):
     out = res.stdout.decode()
     _check(res.returncode == 0 and "ctid.socket = %s" % ctx.stack["CTID_SOCKET"] in out, "config -n: %s" % out)
     _check("pbx.application_id" not in out, "config -n shows a default: %s" % out)
+
+
+def test_version(ctx):
+    """--version on every program prints configure's version and exits 0."""
+    with open(os.path.join(ctx.stack["BUILD_DIR"], "build-config.h"), encoding="utf-8") as f:
+        version = [l.split('"')[1] for l in f if l.startswith("#define PACKAGE_VERSION ")][0]
+    for sub, name in (("daemon", "ctid"), ("filter", "cti-milter"), ("cli", "ctictl"), ("cli", "cti-send"),
+                      ("pbx-sim", "pbx-sim")):
+        res = subprocess.run([os.path.join(ctx.stack["BUILD_DIR"], sub, name), "--version"],
+                             capture_output=True, text=True, timeout=30)
+        _check(res.returncode == 0 and res.stdout == "%s (mailcti) %s\n" % (name, version),
+               "%s --version: %d %r %r" % (name, res.returncode, res.stdout, res.stderr))
 
 
 def test_ctictl_jobs_list_show(ctx):
@@ -373,7 +393,7 @@ def test_dry_run_explanation_mail(ctx):
         _check(part in body, "%r not in the explanation:\n%s" % (part, body))
     _check(not ctx.pbx.rx("MakeCall", t0, callingDevice="2002"), "a dry run dialled")
     job = _job_of(ctx, mid)
-    _check(job["State"] == "dry-run" and job["Attempts"] == "0", "dry-run job: %r" % job)
+    _check(job["State"] == "dry-run" and job["Attempts"] == 0, "dry-run job: %r" % job)
     stats = _ctictl_json(ctx, "stats")
     _check(any(k.lower() == "jobs-dry-run" and int(v) >= 1 for k, v in stats.items()),
            "ctictl stats does not count the dry run as one: %r" % stats)
@@ -401,7 +421,7 @@ def test_explain_address(ctx):
                  "nothing was dialled"):
         _check(part in body, "%r not in the explanation:\n%s" % (part, body))
     job = _job_of(ctx, mid)
-    _check(job["State"] == "dry-run" and job["Attempts"] == "0" and job["Recipient"] == ctx.stack.address("explain"),
+    _check(job["State"] == "dry-run" and job["Attempts"] == 0 and job["Recipient"] == ctx.stack.address("explain"),
            "explain job: %r" % job)
     # a Notify-To of someone else is refused by the real path, so the dry run says so, and
     # the explanation still goes to the sender only
@@ -502,6 +522,7 @@ TESTS = [
     test_send_wait_imap,
     test_send_refused_reports_reply,
     test_ctictl_status_stats_config,
+    test_version,
     test_ctictl_jobs_list_show,
     test_ctictl_cancel,
     test_ctictl_retry,
