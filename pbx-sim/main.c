@@ -17,11 +17,13 @@
 #include "session.h"
 #include "simconf.h"
 #include "simlog.h"
+#include "simtls.h"
 #include "xml.h"
 
 typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
+	char *tls_cert, *tls_key, *tls_client_ca;
 	double time_scale;
 } Options;
 
@@ -37,6 +39,9 @@ options_clear(Options *o)
 	g_free(o->ns);
 	g_free(o->media_dir);
 	g_free(o->prefix);
+	g_free(o->tls_cert);
+	g_free(o->tls_key);
+	g_free(o->tls_client_ca);
 }
 
 static gboolean
@@ -97,6 +102,9 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "namespace", 0, 0, G_OPTION_ARG_STRING, &o->ns, "default CSTA edition", "ed3|ed4|ed6" },
 		{ "prefix", 0, 0, G_OPTION_ARG_STRING, &o->prefix, "answer with NAME: on every element (overrides [sim] prefix)", "NAME" },
 		{ "media-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->media_dir, "voice unit files (overrides [sim] media_dir)", "DIR" },
+		{ "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_cert, "serve TLS with this PEM certificate", "FILE" },
+		{ "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_key, "its PEM key (default: in --tls-cert)", "FILE" },
+		{ "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_client_ca, "require a client certificate issued by this CA", "FILE" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ NULL },
 	};
@@ -127,17 +135,27 @@ run(Options *o, SessStyle style, const char *ns)
 		return 1;
 	}
 	xml_set_prefix(prefix);
+	if (o->tls_cert != NULL &&
+	    !simtls_init(o->tls_cert, o->tls_key ? o->tls_key : o->tls_cert, o->tls_client_ca, &err)) {
+		g_printerr("pbx-sim: %s\n", err->message);
+		simlog_close();
+		xml_set_prefix(NULL);
+		return 1;
+	}
 	model_init(conf);
 	if (!session_listen(o->listen, conf, style, ns, &err) ||
 	    (o->control != NULL && !control_listen(o->control, &err))) {
 		g_printerr("pbx-sim: %s\n", err->message);
 		session_shutdown();
+		simtls_shutdown();
 		model_shutdown();
 		simlog_close();
 		xml_set_prefix(NULL);
 		return 1;
 	}
-	simlog_kv("session", "event", "start", "listen", o->listen, "style", o->style, NULL);
+	simlog_kv("session", "event", "start", "listen", o->listen, "style", o->style, "tls",
+		  simtls_enabled() ? (o->tls_client_ca ? "client-cert-required" : "yes") : "no",
+		  NULL);
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
 	guint intr = g_unix_signal_add(SIGINT, on_signal, loop);
@@ -147,6 +165,7 @@ run(Options *o, SessStyle style, const char *ns)
 	simlog_kv("session", "event", "stop", NULL);
 	control_shutdown();
 	session_shutdown();
+	simtls_shutdown();
 	model_shutdown();
 	simlog_close();
 	xml_set_prefix(NULL);
@@ -173,10 +192,11 @@ dispatch(int argc, char **argv, Options *o)
 	if (o->style == NULL)
 		o->style = g_strdup("both");
 	if (o->config == NULL || o->listen == NULL || !parse_style(o->style, &style) || ns == NULL ||
-	    o->time_scale <= 0) {
+	    o->time_scale <= 0 || ((o->tls_key || o->tls_client_ca) && !o->tls_cert)) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
-			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR]\n");
+			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] "
+			   "[--tls-cert FILE [--tls-key FILE] [--tls-client-ca FILE]]\n");
 		return 1;
 	}
 	return run(o, style, ns);

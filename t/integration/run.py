@@ -37,9 +37,10 @@ import test_ops  # noqa: E402
 import test_reliability  # noqa: E402  (kills and restarts services; private stacks for R4/R6)
 import test_trigger_user  # noqa: E402  (stops and starts ctid; doveadm save)
 import test_abuse  # noqa: E402  (restarts ctid with a low rate limit)
+import test_tls  # noqa: E402  (starts a TLS stack of its own)
 
 MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability, test_trigger_user,
-           test_abuse]
+           test_abuse, test_tls]
 
 
 class Context:
@@ -151,6 +152,7 @@ def main():
     finally:
         # the routing pair goes before the main stack, whose log dir takes any sanitizer report of the pair
         reports = test_routing.stop_pair(libstack.Stack(stack_dir)["LOG_DIR"])
+        reports += test_tls.stop_stack(libstack.Stack(stack_dir)["LOG_DIR"])
         if base and not args.keep:
             subprocess.run([libstack.STACK_SCRIPT, "stop", stack_dir], check=False)
             shutil.rmtree(base, ignore_errors=True)
