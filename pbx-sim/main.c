@@ -165,8 +165,8 @@ run(Options *o, SessStyle style, const char *ns)
 	simlog_kv("session", "event", "stop", NULL);
 	control_shutdown();
 	session_shutdown();
-	simtls_shutdown();
 	model_shutdown();
+	simtls_shutdown();
 	simlog_close();
 	xml_set_prefix(NULL);
 	return 0;

@@ -27,11 +27,13 @@ static struct {
 	GTlsCertificate *cert;
 	GTlsDatabase *client_ca; /* NULL: no client certificate asked for */
 	GCancellable *cancel;
+	guint pending; /* handshakes in progress */
 } tls;
 
 static void
 handshake_free(SimHandshake *hs)
 {
+	tls.pending--;
 	g_clear_object(&hs->tls);
 	g_clear_object(&hs->sock);
 	g_free(hs->peer);
@@ -154,6 +156,7 @@ simtls_accept(GSocketConnection *conn, const char *peer, SimTlsReady ready)
 		return;
 	}
 	SimHandshake *hs = g_new0(SimHandshake, 1);
+	tls.pending++;
 	hs->tls = stream;
 	hs->sock = g_object_ref(g_socket_connection_get_socket(conn));
 	hs->peer = g_strdup(peer);
@@ -176,9 +179,9 @@ simtls_shutdown(void)
 {
 	if (tls.cancel != NULL)
 		g_cancellable_cancel(tls.cancel);
-	/* let the cancelled handshakes free themselves */
-	while (g_main_context_iteration(NULL, FALSE))
-		;
+	/* let the cancelled handshakes end and free themselves */
+	while (tls.pending > 0)
+		g_main_context_iteration(NULL, TRUE);
 	g_clear_object(&tls.cancel);
 	g_clear_object(&tls.cert);
 	g_clear_object(&tls.client_ca);
