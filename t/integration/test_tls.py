@@ -165,6 +165,34 @@ def test_tls_name_mismatch(ctx):
         _refused(stack, "wrongname", "name mismatch", since)
 
 
+def _set_server_name(stack, name):
+    """Put [pbx] tls_server_name=NAME into the stack's mailcti.conf (None: remove it), restart ctid."""
+    with open(stack["CONFIG"], encoding="utf-8") as f:
+        lines = [l for l in f.read().splitlines() if not l.startswith("tls_server_name=")]
+    if name is not None:
+        lines.insert(lines.index("[pbx]") + 1, "tls_server_name=" + name)
+    with open(stack["CONFIG"], "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    stack.service("stop", "ctid")
+    stack.service("start", "ctid")
+
+
+def test_tls_server_name_override(ctx):
+    """[pbx] tls_server_name=pbx.wrong.example: the certificate for that name is accepted although host is 127.0.0.1."""
+    stack = _get_stack(ctx)
+    tls = stack["TLS_DIR"]
+    if not os.path.exists(os.path.join(tls, "wrongname.pem")):
+        _make_cert(stack, "cert", tls, "ca", "wrongname", "pbx.wrong.example", "DNS:pbx.wrong.example")
+    with _ForeignPbx(stack, "wrongname"):
+        try:
+            _set_server_name(stack, "pbx.wrong.example")
+            _check(_wait(lambda: _link_up(stack), 20),
+                   "the link did not come up with tls_server_name set to the certificate's name: %s"
+                   % stack.ctictl_json("status").get("Last-Error"))
+        finally:
+            _set_server_name(stack, None)
+
+
 def test_tls_client_cert_refused(ctx):
     """pbx-sim requiring a client certificate of another CA refuses ctid's: no session, pbx-sim says why."""
     stack = _get_stack(ctx)
@@ -179,4 +207,5 @@ def test_tls_client_cert_refused(ctx):
         _check(not _link_up(stack), "the link is up although pbx-sim refused ctid's client certificate")
 
 
-TESTS = [test_tls_call_by_mail, test_tls_unknown_ca, test_tls_name_mismatch, test_tls_client_cert_refused]
+TESTS = [test_tls_call_by_mail, test_tls_unknown_ca, test_tls_name_mismatch, test_tls_server_name_override,
+         test_tls_client_cert_refused]
