@@ -116,8 +116,11 @@ static void link_close_socket(CtidLink *link)
 	if (link->cancel != NULL)
 		g_cancellable_cancel(link->cancel);
 	g_clear_object(&link->cancel);
+	/* a TLS close writes close_notify with blocking I/O: bound it for a hung PBX */
+	if (link->sock != NULL)
+		g_socket_set_timeout(link->sock, 1);
 	if (link->conn != NULL)
-		g_io_stream_close(G_IO_STREAM(link->conn), NULL, NULL);
+		g_io_stream_close(link->conn, NULL, NULL);
 	g_clear_object(&link->conn);
 	link->sock = NULL;
 	g_byte_array_set_size(link->out, 0);
