@@ -93,8 +93,14 @@ static gboolean ctid_start(Ctid *ctid, GError **error)
 {
 	const CtiConfig *c = ctid->config;
 
+	g_autoptr(LinkTls) tls = NULL;
+
 	ctid->server = server_new(c);
 	if (!server_listen(ctid->server, error))
+		return FALSE;
+	/* the client key may be readable by root only: load it before the drop */
+	if (g_strcmp0(c->pbx_tls, "yes") == 0 && (tls = link_tls_new(c, error)) == NULL)
+		return FALSE;
 		return FALSE;
 	if (!privs_become(c->ctid_user, error)) {
 		g_prefix_error(error, "[ctid] user: ");
@@ -104,7 +110,7 @@ static gboolean ctid_start(Ctid *ctid, GError **error)
 	if (ctid->store == NULL)
 		return FALSE;
 	ctid->jobs = jobs_new(c, ctid->store);
-	ctid->link = link_new(c, &jobs_link_hooks, ctid->jobs);
+	ctid->link = link_new(c, g_steal_pointer(&tls), &jobs_link_hooks, ctid->jobs);
 	jobs_set_link(ctid->jobs, ctid->link);
 	server_attach(ctid->server, ctid->jobs, ctid->link);
 	if (!jobs_resume(ctid->jobs, error))

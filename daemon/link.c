@@ -1,4 +1,5 @@
-/* link - the PBX link of ctid: one TCP connection carrying CSTA XML frames.
+/* link - the PBX link of ctid: one TCP connection, or a TLS connection over it
+ * ([pbx] tls = yes, link-tls.c), carrying CSTA XML frames.
  *
  * States: IDLE (waiting for the reconnect timer) -> CONNECTING -> STARTING
  * (session handshake) -> UP -> (STOPPING) -> CLOSED.  Any read/write error,
@@ -17,9 +18,9 @@
 #include "link.h"
 
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <string.h>
 
+#include "link-tls.h"
 #include "log.h"
 #include "timers.h"
 
@@ -52,8 +53,9 @@ struct CtidLink {
 	LinkState state;
 	GSocketClient *client;
 	GCancellable *cancel;
-	GSocketConnection *conn;
-	GSocket *sock;
+	LinkTls *tls;    /* NULL: plain TCP */
+	GIOStream *conn; /* the TCP connection or the TLS one over it */
+	GSocket *sock;   /* the TCP socket under CONN; NULL when not connected */
 	guint in_id, out_id, retry_id, reset_id, drop_id, handshake_id;
 	GByteArray *out;
 	CstaDecoder *dec;
@@ -83,11 +85,12 @@ static void pending_free(LinkPending *p)
 }
 
 /* link_new - a link for CONFIG; nothing happens before link_start */
-CtidLink *link_new(const CtiConfig *config, const LinkHooks *hooks, gpointer data)
+CtidLink *link_new(const CtiConfig *config, LinkTls *tls, const LinkHooks *hooks, gpointer data)
 {
 	CtidLink *link = g_new0(CtidLink, 1);
 
 	link->config = config;
+	link->tls = tls;
 	link->hooks = *hooks;
 	link->hooks_data = data;
 	link->state = LINK_CLOSED;
@@ -114,8 +117,11 @@ static void link_close_socket(CtidLink *link)
 	if (link->cancel != NULL)
 		g_cancellable_cancel(link->cancel);
 	g_clear_object(&link->cancel);
+	/* a TLS close writes close_notify with blocking I/O: bound it for a hung PBX */
+	if (link->sock != NULL)
+		g_socket_set_timeout(link->sock, 1);
 	if (link->conn != NULL)
-		g_io_stream_close(G_IO_STREAM(link->conn), NULL, NULL);
+		g_io_stream_close(link->conn, NULL, NULL);
 	g_clear_object(&link->conn);
 	link->sock = NULL;
 	g_byte_array_set_size(link->out, 0);
@@ -138,6 +144,7 @@ void link_free(CtidLink *link)
 	csta_invoke_ids_free(link->ids);
 	g_byte_array_unref(link->out);
 	g_clear_object(&link->client);
+	link_tls_free(link->tls);
 	g_free(link->ns);
 	g_free(link->last_error);
 	g_free(link);
@@ -151,7 +158,18 @@ static void set_error(CtidLink *link, const char *why)
 
 /* ---- output ---- */
 
-static gboolean on_writable(int fd, GIOCondition cond, gpointer data);
+static gboolean on_writable(GObject *stream, gpointer data);
+
+/* add_source - a main-loop source for when STREAM (pollable) can be read or written */
+static guint add_source(GSource *src, GPollableSourceFunc fn, CtidLink *link)
+{
+	guint id;
+
+	g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, link, NULL);
+	id = g_source_attach(src, NULL);
+	g_source_unref(src);
+	return id;
+}
 
 static gboolean drop_later_cb(gpointer data)
 {
@@ -168,13 +186,16 @@ static void flush(CtidLink *link)
 {
 	while (link->out->len > 0 && link->sock != NULL) {
 		g_autoptr(GError) error = NULL;
-		gssize n = g_socket_send(link->sock, (const char *)link->out->data, link->out->len,
-		                         NULL, &error);
+		GPollableOutputStream *os =
+		    G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(link->conn));
+		gssize n = g_pollable_output_stream_write_nonblocking(os, link->out->data,
+		                                                      link->out->len, NULL, &error);
 
 		if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
 			if (link->out_id == 0)
-				link->out_id = g_unix_fd_add(g_socket_get_fd(link->sock), G_IO_OUT,
-				                             on_writable, link);
+				link->out_id =
+				    add_source(g_pollable_output_stream_create_source(os, NULL),
+				               on_writable, link);
 			return;
 		}
 		if (n < 0) {
@@ -187,7 +208,7 @@ static void flush(CtidLink *link)
 	}
 }
 
-static gboolean on_writable(int fd, GIOCondition cond, gpointer data)
+static gboolean on_writable(GObject *stream, gpointer data)
 {
 	CtidLink *link = data;
 
@@ -532,12 +553,13 @@ static gboolean handle_frame(CtidLink *link, int invoke, GBytes *body)
 	return handle_message(link, invoke, msg);
 }
 
-static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
+static gboolean on_readable(GObject *stream, gpointer data)
 {
 	CtidLink *link = data;
 	char buf[16384];
 	g_autoptr(GError) error = NULL;
-	gssize n = g_socket_receive(link->sock, buf, sizeof buf, NULL, &error);
+	gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(stream), buf,
+	                                                    sizeof buf, NULL, &error);
 	int invoke;
 	GBytes *body;
 
@@ -631,6 +653,58 @@ static void link_drop(CtidLink *link, const char *why)
 		link->hooks.down(link->hooks_data);
 }
 
+/* connect_failed - TCP or TLS could not be set up: say why, try again later */
+static void connect_failed(CtidLink *link, const char *what, const GError *error)
+{
+	g_clear_object(&link->cancel);
+	if (link->conn != NULL)
+		g_io_stream_close(link->conn, NULL, NULL);
+	g_clear_object(&link->conn);
+	set_error(link, error->message);
+	log_warning("pbx: %s %s:%d: %s", what, link->config->pbx_host, link->config->pbx_port,
+	            error->message);
+	schedule_reconnect(link);
+}
+
+/* link_ready - STREAM (transfer full) to the PBX is open, TCP or TLS verified over
+ * TCP, whose socket is SOCK: start the session */
+static void link_ready(CtidLink *link, GIOStream *stream, GSocket *sock)
+{
+	GPollableInputStream *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream));
+
+	g_clear_object(&link->cancel);
+	link->conn = stream;
+	link->sock = sock;
+	g_socket_set_blocking(link->sock, FALSE);
+	/* the client's I/O timeout bounds connect and TLS handshake; an idle session is
+	 * watched by the keepalive instead (a socket timeout would fire the sources) */
+	g_socket_set_timeout(link->sock, 0);
+	link->in_id =
+	    add_source(g_pollable_input_stream_create_source(in, NULL), on_readable, link);
+	log_info("pbx: connected to %s:%d%s", link->config->pbx_host, link->config->pbx_port,
+	         link->tls ? " over TLS, certificate verified" : "");
+	link_begin_session(link);
+}
+
+static void on_tls_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	CtidLink *link = data;
+	g_autoptr(GError) error = NULL;
+	GIOStream *tls = link_tls_handshake_finish(res, &error);
+	GSocket *sock;
+
+	if (tls == NULL) {
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			return; /* link freed or shut down: LINK may be gone */
+		connect_failed(link, "no TLS session with", error);
+		return;
+	}
+	/* the TCP connection, now TLS's base stream, which keeps it and its socket */
+	sock = g_socket_connection_get_socket(G_SOCKET_CONNECTION(link->conn));
+	g_clear_object(&link->conn);
+	link_ready(link, tls, sock);
+}
+
 static void on_connected(GObject *source, GAsyncResult *res, gpointer data)
 {
 	CtidLink *link = data;
@@ -641,21 +715,16 @@ static void on_connected(GObject *source, GAsyncResult *res, gpointer data)
 	if (conn == NULL) {
 		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			return; /* link freed or shut down: LINK may be gone */
-		g_clear_object(&link->cancel);
-		set_error(link, error->message);
-		log_warning("pbx: cannot connect to %s:%d: %s", link->config->pbx_host,
-		            link->config->pbx_port, error->message);
-		schedule_reconnect(link);
+		connect_failed(link, "cannot connect to", error);
 		return;
 	}
-	g_clear_object(&link->cancel);
-	link->conn = conn;
-	link->sock = g_socket_connection_get_socket(conn);
-	g_socket_set_blocking(link->sock, FALSE);
-	link->in_id = g_unix_fd_add(g_socket_get_fd(link->sock), G_IO_IN | G_IO_HUP | G_IO_ERR,
-	                            on_readable, link);
-	log_info("pbx: connected to %s:%d", link->config->pbx_host, link->config->pbx_port);
-	link_begin_session(link);
+	if (link->tls == NULL) {
+		link_ready(link, G_IO_STREAM(conn), g_socket_connection_get_socket(conn));
+		return;
+	}
+	/* held here so that a shutdown during the handshake closes it */
+	link->conn = G_IO_STREAM(conn);
+	link_tls_handshake_async(link->tls, link->conn, link->cancel, on_tls_done, link);
 }
 
 static void link_connect(CtidLink *link)

@@ -1,4 +1,4 @@
-/* link - ctid's TCP link to the PBX: connect with backoff, the session
+/* link - ctid's link to the PBX (TCP, or TLS over it): connect with backoff, the session
  * (ECMA-354 application session or SystemStatus/SystemRegister), request /
  * response matching by invoke id, events handed to the hooks.
  */
@@ -10,6 +10,7 @@
 #include "config.h"
 #include "csta.h"
 #include "ipc.h"
+#include "link-tls.h"
 
 typedef struct CtidLink CtidLink;
 
@@ -25,8 +26,9 @@ typedef struct {
 	              gpointer data); /* a call-control event (transfer none) */
 } LinkHooks;
 
-/* link_new - a link for CONFIG (borrowed, must outlive it); nothing happens before link_start */
-CtidLink *link_new(const CtiConfig *config, const LinkHooks *hooks, gpointer data);
+/* link_new - a link for CONFIG (borrowed, must outlive it), over TLS when TLS (transfer
+ * full) is not NULL; nothing happens before link_start */
+CtidLink *link_new(const CtiConfig *config, LinkTls *tls, const LinkHooks *hooks, gpointer data);
 /* link_free - close at once, drop pending requests (their destroy notifies run, not their
  * callbacks) */
 void link_free(CtidLink *link);

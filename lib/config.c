@@ -229,6 +229,11 @@ static const ConfKey conf_keys[] = {
      "native or server-lines"},
     {"pbx", "server_lines", CONF_STRING, OFF(server_lines), "", 0, 0, conf_is_lines,
      "a comma-separated list of line numbers"},
+    {"pbx", "tls", CONF_STRING, OFF(pbx_tls), "no", 0, 0, conf_is_yes_no, "yes or no"},
+    {"pbx", "tls_ca", CONF_STRING, OFF(tls_ca), "", 0, 0},
+    {"pbx", "tls_cert", CONF_STRING, OFF(tls_cert), "", 0, 0},
+    {"pbx", "tls_key", CONF_STRING, OFF(tls_key), "", 0, 0},
+    {"pbx", "tls_server_name", CONF_STRING, OFF(tls_server_name), "", 0, 0},
 
     {"routing", "db", CONF_STRING, OFF(routes_db), "/var/lib/mailcti/routes.db", 0, 0},
     {"routing", "gateway_name", CONF_STRING, OFF(gateway_name), "", 0, 0, conf_is_gateway_name,
@@ -491,6 +496,12 @@ CtiConfig *config_load(const char *path, GError **error)
 		            "%s: [pbx] reconnect_max_ms (%d) is less than reconnect_min_ms (%d)",
 		            path ? path : "defaults", config->reconnect_max_ms,
 		            config->reconnect_min_ms);
+		return NULL;
+	}
+	if (*config->tls_key != '\0' && *config->tls_cert == '\0') {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		            "%s: [pbx] tls_key is set but tls_cert is not",
+		            path ? path : "defaults");
 		return NULL;
 	}
 	conf_fill_computed(config);

@@ -59,6 +59,11 @@ typedef struct {
 	int reconnect_max_ms;      /* reconnect_max_ms= 500 */
 	char *call_method;         /* method= native | server-lines: how conference/intrude/forward are done */
 	char *server_lines;        /* server_lines= the gateway's own lines, e.g. "7001,7002" ("" = none) */
+	char *pbx_tls;             /* tls= yes: the link runs over TLS, certificates verified, "no" */
+	char *tls_ca;              /* tls_ca= PEM file of the CA(s) to trust, "" = the system's CAs */
+	char *tls_cert;            /* tls_cert= PEM client certificate, "" = none */
+	char *tls_key;             /* tls_key= PEM key of tls_cert, "" = in tls_cert's file */
+	char *tls_server_name;     /* tls_server_name= name the certificate must carry, "" = host */
 
 	/* [routing] */
 	char *routes_db;           /* db= "/var/lib/mailcti/routes.db" */

@@ -19,12 +19,14 @@
 #include "simconf.h"
 #include "simlog.h"
 #include "sip.h"
+#include "simtls.h"
 #include "xml.h"
 
 typedef struct {
 	char *config, *listen, *log, *control, *ctl;
 	char *style, *ns, *media_dir, *prefix;
 	char *sip, *sip_password;
+	char *tls_cert, *tls_key, *tls_client_ca;
 	double time_scale;
 	double talk_time; /* < 0: not given */
 	gboolean version;
@@ -44,6 +46,9 @@ options_clear(Options *o)
 	g_free(o->prefix);
 	g_free(o->sip);
 	g_free(o->sip_password);
+	g_free(o->tls_cert);
+	g_free(o->tls_key);
+	g_free(o->tls_client_ca);
 }
 
 static gboolean
@@ -107,6 +112,9 @@ parse_options(int *argc, char ***argv, Options *o, GError **error)
 		{ "talk-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->talk_time, "simulated seconds an answered external party talks, 0 = until cleared (overrides [sim] talk_time)", "SECS" },
 		{ "sip", 0, 0, G_OPTION_ARG_STRING, &o->sip, "SIP registrar and phones (UDP)", "127.0.0.1:PORT" },
 		{ "sip-password", 0, 0, G_OPTION_ARG_STRING, &o->sip_password, "digest password of every extension (overrides [sim] sip_password)", "PW" },
+		{ "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_cert, "serve TLS with this PEM certificate", "FILE" },
+		{ "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_key, "its PEM key (default: in --tls-cert)", "FILE" },
+		{ "tls-client-ca", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_client_ca, "require a client certificate issued by this CA", "FILE" },
 		{ "ctl", 0, 0, G_OPTION_ARG_FILENAME, &o->ctl, "send COMMAND to a running pbx-sim", "PATH" },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit", NULL },
 		{ NULL },
@@ -155,6 +163,13 @@ run(Options *o, SessStyle style, const char *ns)
 		return 1;
 	}
 	xml_set_prefix(prefix);
+	if (o->tls_cert != NULL &&
+	    !simtls_init(o->tls_cert, o->tls_key ? o->tls_key : o->tls_cert, o->tls_client_ca, &err)) {
+		g_printerr("pbx-sim: %s\n", err->message);
+		simlog_close();
+		xml_set_prefix(NULL);
+		return 1;
+	}
 	model_init(conf);
 	if (o->sip_password != NULL) {
 		g_free(conf->sip_password);
@@ -168,12 +183,15 @@ run(Options *o, SessStyle style, const char *ns)
 		sip_stop();
 		control_shutdown();
 		session_shutdown();
+		simtls_shutdown();
 		model_shutdown();
 		simlog_close();
 		xml_set_prefix(NULL);
 		return 1;
 	}
-	simlog_kv("session", "event", "start", "listen", o->listen, "style", o->style, NULL);
+	simlog_kv("session", "event", "start", "listen", o->listen, "style", o->style, "tls",
+		  simtls_enabled() ? (o->tls_client_ca ? "client-cert-required" : "yes") : "no",
+		  NULL);
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
 	guint intr = g_unix_signal_add(SIGINT, on_signal, loop);
@@ -185,6 +203,7 @@ run(Options *o, SessStyle style, const char *ns)
 	control_shutdown();
 	session_shutdown();
 	model_shutdown();
+	simtls_shutdown();
 	simlog_close();
 	xml_set_prefix(NULL);
 	return 0;
@@ -214,11 +233,13 @@ dispatch(int argc, char **argv, Options *o)
 	if (o->style == NULL)
 		o->style = g_strdup("both");
 	if (o->config == NULL || o->listen == NULL || !parse_style(o->style, &style) || ns == NULL ||
-	    o->time_scale <= 0 || (o->talk_time < 0 && o->talk_time != -1)) {
+	    o->time_scale <= 0 || (o->talk_time < 0 && o->talk_time != -1) ||
+	    ((o->tls_key || o->tls_client_ca) && !o->tls_cert)) {
 		g_printerr("pbx-sim: usage: pbx-sim --config FILE --listen 127.0.0.1:PORT [--log FILE] "
 			   "[--control PATH] [--time-scale X] [--session-style both|ecma354|system-status] "
 			   "[--namespace ed3|ed4|ed6] [--prefix NAME] [--media-dir DIR] [--talk-time SECS] "
-			   "[--sip 127.0.0.1:PORT [--sip-password PW]]\n");
+			   "[--sip 127.0.0.1:PORT [--sip-password PW]] "
+			   "[--tls-cert FILE [--tls-key FILE] [--tls-client-ca FILE]]\n");
 		return 1;
 	}
 	return run(o, style, ns);

@@ -1,4 +1,5 @@
-/* session.c - the CSTA side of pbx-sim: one SessClient per TCP connection.
+/* session.c - the CSTA side of pbx-sim: one SessClient per TCP connection
+ * (or TLS connection over it, simtls.c).
  *
  * Owns the listening socket and every client: its input and output buffers,
  * its namespace (answers go out in the namespace the client used), its
@@ -25,13 +26,15 @@
 #include "model.h"
 #include "services.h"
 #include "simlog.h"
+#include "simtls.h"
 #include "wire.h"
 
 /* A client that stops reading is dropped rather than buffered without bound. */
 #define SESS_MAX_BACKLOG (16u << 20)
 
 struct SessClient {
-	int fd;
+	GIOStream *stream; /* the TCP connection or the TLS one over it */
+	GSocket *sock;     /* the TCP socket under STREAM */
 	char *peer;
 	guint in_src, out_src, hb_src, sess_src, reap_src, drop_src;
 	GByteArray *in, *out;
@@ -79,15 +82,24 @@ session_peer(const SessClient *c)
 	return c->peer;
 }
 
+static guint
+add_source(GSource *src, GPollableSourceFunc fn, SessClient *c)
+{
+	g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, c, NULL);
+	guint id = g_source_attach(src, NULL);
+	g_source_unref(src);
+	return id;
+}
+
 static gboolean
-on_writable(int fd, GIOCondition cond, gpointer data)
+on_writable(GObject *stream, gpointer data)
 {
 	SessClient *c = data;
 	while (c->out->len > 0) {
-		ssize_t n = write(c->fd, c->out->data, c->out->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		g_autoptr(GError) err = NULL;
+		gssize n = g_pollable_output_stream_write_nonblocking(
+			G_POLLABLE_OUTPUT_STREAM(stream), c->out->data, c->out->len, NULL, &err);
+		if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
 			return G_SOURCE_CONTINUE;
 		if (n <= 0) {
 			c->out_src = 0;
@@ -106,7 +118,10 @@ static void
 flush(SessClient *c)
 {
 	if (c->out_src == 0 && !c->dead)
-		c->out_src = g_unix_fd_add(c->fd, G_IO_OUT, on_writable, c);
+		c->out_src = add_source(g_pollable_output_stream_create_source(
+						G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream)),
+						NULL),
+					on_writable, c);
 }
 
 static gboolean
@@ -572,16 +587,18 @@ handle_frame(SessClient *c, const WireFrame *f)
 }
 
 static gboolean
-on_readable(int fd, GIOCondition cond, gpointer data)
+on_readable(GObject *stream, gpointer data)
 {
 	SessClient *c = data;
 	guint8 buf[65536];
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	g_autoptr(GError) rerr = NULL;
+	gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(stream), buf,
+							    sizeof buf, NULL, &rerr);
+	if (n < 0 && g_error_matches(rerr, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
 		c->in_src = 0;
-		client_drop(c, n == 0 ? "peer closed" : g_strerror(errno));
+		client_drop(c, n == 0 ? "peer closed" : rerr->message);
 		return G_SOURCE_REMOVE;
 	}
 	g_byte_array_append(c->in, buf, (guint)n);
@@ -613,8 +630,8 @@ client_free(SessClient *c)
 	g_clear_handle_id(&c->out_src, g_source_remove);
 	g_clear_handle_id(&c->hb_src, g_source_remove);
 	g_clear_handle_id(&c->sess_src, g_source_remove);
-	if (c->fd >= 0)
-		close(c->fd);
+	g_clear_object(&c->stream);
+	g_clear_object(&c->sock);
 	g_byte_array_unref(c->in);
 	g_byte_array_unref(c->out);
 	g_free(c->peer);
@@ -647,33 +664,39 @@ client_drop(SessClient *c, const char *reason)
 	g_clear_handle_id(&c->sess_src, g_source_remove);
 	g_clear_handle_id(&c->out_src, g_source_remove);
 	g_clear_handle_id(&c->drop_src, g_source_remove);
-	if (c->fd >= 0)
-		shutdown(c->fd, SHUT_RDWR);
+	g_socket_shutdown(c->sock, TRUE, TRUE, NULL);
 	srv.dead = g_list_prepend(srv.dead, c);
 	c->reap_src = g_idle_add(reap, c);
 }
 
+/* client_new - a client on STREAM (transfer none), TCP or TLS over the TCP socket SOCK */
 static void
-client_new(GSocket *sock)
+client_new(GIOStream *stream, GSocket *sock, const char *peer)
 {
 	SessClient *c = g_new0(SessClient, 1);
-	c->fd = dup(g_socket_get_fd(sock));
-	g_unix_set_fd_nonblocking(c->fd, TRUE, NULL);
-	g_autoptr(GSocketAddress) addr = g_socket_get_remote_address(sock, NULL);
-	g_autofree char *ip = addr ? g_inet_address_to_string(g_inet_socket_address_get_address(
-						 G_INET_SOCKET_ADDRESS(addr)))
-				   : g_strdup("?");
-	c->peer = g_strdup_printf("%s:%u", ip,
-				  addr ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(addr)) : 0);
+	c->stream = g_object_ref(stream);
+	c->sock = g_object_ref(sock);
+	g_socket_set_blocking(c->sock, FALSE);
+	c->peer = g_strdup(peer);
 	c->in = g_byte_array_new();
 	c->out = g_byte_array_new();
 	c->ns = g_strdup(srv.default_ns);
 	srv.clients = g_list_append(srv.clients, c);
-	c->in_src = g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, c);
+	c->in_src = add_source(g_pollable_input_stream_create_source(
+				       G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream)), NULL),
+			       on_readable, c);
 	simlog_kv("session", "event", "connect", "peer", c->peer, NULL);
 	if (srv.style != SESS_STYLE_ECMA354)
 		send_system_status(c);
 	heartbeat_arm(c);
+}
+
+/* on_tls_ready - a TLS handshake ended; STREAM is NULL when it failed */
+static void
+on_tls_ready(GIOStream *stream, GSocket *sock, const char *peer)
+{
+	if (stream != NULL)
+		client_new(stream, sock, peer);
 }
 
 static gboolean
@@ -687,7 +710,17 @@ on_accept(GSocket *listener, GIOCondition cond, gpointer data)
 	}
 	int one = 1;
 	setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	client_new(sock);
+	g_autoptr(GSocketAddress) addr = g_socket_get_remote_address(sock, NULL);
+	g_autofree char *ip = addr ? g_inet_address_to_string(g_inet_socket_address_get_address(
+						 G_INET_SOCKET_ADDRESS(addr)))
+				   : g_strdup("?");
+	g_autofree char *peer = g_strdup_printf(
+		"%s:%u", ip, addr ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(addr)) : 0);
+	g_autoptr(GSocketConnection) conn = g_socket_connection_factory_create_connection(sock);
+	if (simtls_enabled())
+		simtls_accept(conn, peer, on_tls_ready);
+	else
+		client_new(G_IO_STREAM(conn), sock, peer);
 	return G_SOURCE_CONTINUE;
 }
 

@@ -106,6 +106,8 @@ static const struct {
     {"[pbx]\nsession=tcp\n", "session: 'tcp' is not ecma354 or system-status"},
     {"[milter]\nctid_timeout_ms=-5\n", "ctid_timeout_ms"},
     {"[pbx]\nreconnect_min_ms=5000\nreconnect_max_ms=100\n", "reconnect_max_ms"},
+    {"[pbx]\ntls=on\n", "[pbx] tls: 'on' is not yes or no (line 2)"},
+    {"[pbx]\ntls=yes\ntls_key=/k.pem\n", "tls_key is set but tls_cert is not"},
     {"[routing]\ndefault_route=relay\n", "default_route: 'relay' is not local or refuse (line 2)"},
     {"[routing]\ninternational_prefix=+\n",
      "international_prefix: '+' is not empty or 1 to 8 digits"},

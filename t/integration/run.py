@@ -41,9 +41,10 @@ import test_security  # noqa: E402  (restarts ctid with low rate limits; writes 
 import test_corpus  # noqa: E402  (mutt, neomutt, s-nail, swaks write the mails)
 import test_sip  # noqa: E402  (baresip phones on pbx-sim's SIP side)
 import test_monitor  # noqa: E402  (replaces the stack's ctid by one that logs to a private rsyslogd)
+import test_tls  # noqa: E402  (starts a TLS stack of its own)
 
 MODULES = [test_skeleton, test_callctl, test_routing, test_media, test_ops, test_reliability,
-           test_trigger_user, test_abuse, test_security, test_corpus, test_sip, test_monitor]
+           test_trigger_user, test_abuse, test_security, test_corpus, test_sip, test_monitor, test_tls]
 
 
 class Context:
@@ -155,6 +156,7 @@ def main():
     finally:
         # the routing pair goes before the main stack, whose log dir takes any sanitizer report of the pair
         reports = test_routing.stop_pair(libstack.Stack(stack_dir)["LOG_DIR"])
+        reports += test_tls.stop_stack(libstack.Stack(stack_dir)["LOG_DIR"])
         if base and not args.keep:
             subprocess.run([libstack.STACK_SCRIPT, "stop", stack_dir], check=False)
             shutil.rmtree(base, ignore_errors=True)
