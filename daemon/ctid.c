@@ -94,13 +94,11 @@ static gboolean ctid_start(Ctid *ctid, GError **error)
 	const CtiConfig *c = ctid->config;
 
 	g_autoptr(LinkTls) tls = NULL;
-
 	ctid->server = server_new(c);
 	if (!server_listen(ctid->server, error))
 		return FALSE;
 	/* the client key may be readable by root only: load it before the drop */
 	if (g_strcmp0(c->pbx_tls, "yes") == 0 && (tls = link_tls_new(c, error)) == NULL)
-		return FALSE;
 		return FALSE;
 	if (!privs_become(c->ctid_user, error)) {
 		g_prefix_error(error, "[ctid] user: ");
