@@ -138,8 +138,11 @@ void jobs_submit_commit(CtidJobs *jobs, CtiStoreSubmit *items, gsize n)
 		lj = jobs_adopt(jobs, g_steal_pointer(&items[i].job));
 		if (lj == NULL)
 			continue; /* durable, but its request is broken: logged, it stays in the store */
-		jobs_log(lj, "state=%s from=<%s> to=<%s> action=%s source=%s destination=%s",
-		         job_state_name(lj->job->state), lj->job->sender, lj->job->recipient,
+		jobs_log(lj, "state=%s identity=%s from=<%s> to=<%s> action=%s source=%s "
+		         "destination=%s",
+		         job_state_name(lj->job->state),
+		         lj->job->rate_key ? lj->job->rate_key : "-", lj->job->sender,
+		         lj->job->recipient,
 		         request_action_name(lj->req->action), lj->req->source,
 		         lj->req->destination ? lj->req->destination : "-");
 		jobs_schedule(lj);

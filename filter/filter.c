@@ -600,8 +600,9 @@ static char **filter_explain_rcpts(const FilterMsg *msg)
 static gboolean filter_explain(FilterMsg *msg, CtiRequest *req, FilterOutcome *outcome,
                                GError **error)
 {
-	if (!filter_explain_answerable(msg, error) ||
-	    !filter_authorize(msg, req, authz_step_identify, outcome, error)) {
+	if (!filter_explain_answerable(msg, error))
+		return FALSE;
+	if (!filter_authorize(msg, req, authz_step_identify, outcome, error)) {
 		g_prefix_error(error, "CTI explanation not sent: ");
 		return FALSE;
 	}

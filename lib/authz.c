@@ -157,10 +157,11 @@ static void authz_devices(Authz *a)
 /* authz_check - see authz.h */
 CtiAuthzResult *authz_check(const CtiAuthzInput *in, CtiPolicyDb *db, const CtiConfig *config)
 {
-	CtiAuthzResult *res = g_new0(CtiAuthzResult, 1);
-	Authz a = {in, db, config, res};
+	CtiAuthzResult *res;
+	Authz a = {in, db, config, NULL};
 
 	g_return_val_if_fail(in != NULL && in->identity != NULL && in->request != NULL, NULL);
+	a.res = res = g_new0(CtiAuthzResult, 1);
 	res->verdict = CTI_AUTHZ_ALLOW;
 	res->lines = g_ptr_array_new_with_free_func(g_free);
 	authz_address(&a, "envelope sender", in->sender);

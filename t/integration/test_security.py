@@ -19,6 +19,7 @@ from libmail import find_all, header_is
 from test_abuse import _check, _limits_config, _no_call, _refused, _request, _smtp
 
 WAIT = 30.0
+BUSY = "0399999999"  # pbx-sim answers busy: a call that is placed and over at once
 
 
 def _no_pbx(ctx, t0, service, wait=2.0, **args):
@@ -66,6 +67,30 @@ def test_security_forward_clear_foreign(ctx):
     _no_pbx(ctx, t0, "RouteRegisterCancel", wait=0)
 
 
+def _bob_forward(ctx, fields):
+    """bob's own forward request through Postfix: the result fields of its notification."""
+    msg, data = _request(ctx, "bob", [("Source", "2007"), ("Destination", "2007")] + fields)
+    res = _smtp(ctx.stack, "bob", ctx.stack.address("bob"), data)
+    _check(res.code == 250, "bob's own %r answered %d %s" % (fields, res.code, res.text))
+    found = libmail.find_mail(ctx.stack.maildir("bob"), libmail.in_reply_to(msg["Message-ID"]), WAIT)
+    _check(found is not None, "no result for bob's %r" % fields)
+    result, _ = libmail.result_fields(found[1])
+    _check(result and result.get("status") == "success", "bob's %r: %r" % (fields, result))
+    return result
+
+
+def test_security_forward_retarget_reported(ctx):
+    """bob diverts his own 2007 twice: the second result says which diversion it replaced."""
+    try:
+        _bob_forward(ctx, [("Action", "forward-set"), ("Forward-To", "2008")])
+        result = _bob_forward(ctx, [("Action", "forward-set"), ("Forward-To", "2003")])
+        text = " ".join(result.values())
+        _check("were forwarded to 2008" in text and "replaced" in text and "2003" in text,
+               "the re-targeted diversion is not reported: %r" % result)
+    finally:
+        _bob_forward(ctx, [("Action", "forward-clear")])
+
+
 def test_security_sender_mismatch(ctx):
     """Logged in as alice with MAIL FROM bob (reject_sender_login_mismatch): 550 5.7.1; no call."""
     t0 = time.time()
@@ -107,10 +132,13 @@ def test_security_one_account(ctx):
         _restart_ctid(ctx)
         t0 = time.time()
         ids = []
-        for login, dest in (("carol", "2001"), (key, "2002")):
-            msg, data = _request(ctx, "carol", [("Source", "2009"), ("Destination", dest)])
+        # a busy number: the calls end at once and leave no extension of others' tests in use
+        for login in ("carol", key):
+            msg, data = _request(ctx, "carol", [("Source", "2009"), ("Destination", BUSY)])
             res = _smtp_login(ctx.stack, login, ctx.stack.password("carol"), key, data)
             _check(res.code == 250, "login %s answered %d %s" % (login, res.code, res.text))
+            _check(ctx.pbx.wait(lambda: ctx.pbx.rx("MakeCall", t0, callingDevice="2009"), WAIT),
+                   "carol's call was not dialled")
             ids.append(msg["Message-ID"].strip("<>"))
         keys = {_key_of(ctx, i) for i in ids}
         _check(keys == {key}, "the two logins were counted under %r, want one key %r" % (keys, key))
@@ -173,7 +201,7 @@ def test_security_explain_budget(ctx):
         res = _smtp(ctx.stack, "bob", key, data, rcpt=ctx.stack["EXPLAIN_ADDRESS"])
         _check(res.code == 450 and res.text.startswith("4.7.1") and "rate limit" in res.text,
                "explain over its budget: %d %s" % (res.code, res.text))
-        _, data = _request(ctx, "bob", [("Source", "2008"), ("Destination", "2006")])
+        _, data = _request(ctx, "bob", [("Source", "2008"), ("Destination", BUSY)])
         res = _smtp(ctx.stack, "bob", key, data)
         _check(res.code == 250, "a call after the explain budget is spent: %d %s" % (res.code, res.text))
         _check(ctx.pbx.wait(lambda: ctx.pbx.rx("MakeCall", t0, callingDevice="2008"), WAIT),
@@ -242,5 +270,6 @@ def test_security_ctid_socket(ctx):
 
 
 TESTS = [test_security_forward_set_foreign, test_security_forward_clear_foreign,
+         test_security_forward_retarget_reported,
          test_security_sender_mismatch, test_security_notify_to_other, test_security_one_account,
          test_security_explain_unidentified, test_security_explain_budget, test_security_ctid_socket]
