@@ -97,13 +97,15 @@ def main():
                                                 "bad %", "KiB/call", "CPU %"))
     for n in [int(x) for x in a.calls.split(",")]:
         work = tempfile.mkdtemp(prefix="cti-media-bench.")
-        sent, late, received, lost, mem, cpu = run(build, work, n, a.seconds)
+        try:
+            sent, late, received, lost, mem, cpu = run(build, work, n, a.seconds)
+        finally:
+            subprocess.run(["rm", "-rf", work])
         bad = 100.0 * (late + lost) / max(1, sent)
         print("%6d %9d %7d %9d %7d %8.2f %10.0f %8.1f%s" % (n, sent, late, received, lost, bad,
                                                           mem, cpu,
                                                           "" if bad < 1 else "  target missed"))
         sys.stdout.flush()
-        subprocess.run(["rm", "-rf", work])
     return 0
 
 

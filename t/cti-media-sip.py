@@ -244,6 +244,23 @@ def test_armed(env):
     assert_no_session(env.c)
 
 
+def test_hangup_and_disconnect(env):
+    bob = env.phone("bob", "silence")
+    sid = env.call(bob.uri, "pause 30")
+    env.c.event(sid, "answered", 15)
+    assert env.c.request("HANGUP", [("Session", sid)]).verb == "OK"
+    assert env.c.event(sid, "hangup", 5).get("Cause") == "hangup"
+    assert env.c.event(sid, "done", 5).all("Result") == ["1 pause interrupted (hangup)"]
+    assert_no_session(env.c)
+    # a session never outlives the connection that asked for it
+    other = Client(env.media.sock)
+    r = other.request("CALL", [("To", bob.uri), ("Steps", "pause 30")])
+    other.event(r.get("Session"), "answered", 15)
+    assert status(env.c).get("Sessions") == "1"
+    other.close()
+    assert_no_session(env.c)
+
+
 def test_bad_requests(env):
     for verb, fields, want in [
             ("CALL", [("To", "mailto:x@y"), ("Steps", "pause 1")], "SIP URI"),
@@ -282,7 +299,7 @@ def test_privileges(env):
 
 TESTS = [test_register, test_privileges, test_play, test_record, test_gather_rfc4733, test_gather_inband,
          test_gather_timeout, test_say, test_refused, test_not_answered, test_armed,
-         test_bad_requests]
+         test_hangup_and_disconnect, test_bad_requests]
 
 
 def main():

@@ -166,7 +166,9 @@ def start_cti_media(procs, build, *, registrar, lines, password, name="cti-media
                 "local_address = 127.0.0.1\nsip_port = %d\nrtp_ports = %d-%d\nspool_dir = %s\n"
                 "user = %s\n" % (sock, registrar, lines, password, sip_port, lo, hi, spool, user))
     p = procs.start(name, [os.path.join(build, "media", "cti-media"), "-c", conf])
-    wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 15, "cti-media's socket")
+    # the socket file appears at bind(), before listen(): wait for the "started" line
+    wait_for(lambda: "info: started," in log_text(p) or p.poll() is not None, 15,
+             "cti-media to start")
     if p.poll() is not None:
         raise AssertionError("cti-media exited:\n" + log_text(p))
     p.sock = sock
