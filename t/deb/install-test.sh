@@ -197,6 +197,8 @@ inside() {
 	p=$(start_as_unit ctid.service "$T/ctid.log") && pids="$pids $p"
 	check "ctid listens on /run/mailcti/ctid.sock" wait_for 15 test -S /run/mailcti/ctid.sock
 	check "ctid runs as mailcti" test "$(stat -c %U "/proc/$p")" = mailcti
+	check "ctid's sockets: control group mailcti, retrieval group mail, 0660 ($(stat -c '%G %a' /run/mailcti/ctid.sock /run/mailcti/retrieval.sock | tr '\n' ' '))" \
+		test "$(stat -c '%G %a' /run/mailcti/ctid.sock /run/mailcti/retrieval.sock | tr '\n' ' ')" = "mailcti 660 mail 660 "
 	p=$(start_as_unit cti-milter.service "$T/milter.log") && pids="$pids $p"
 	check "cti-milter listens inside Postfix's chroot" wait_for 15 test -S /var/spool/postfix/mailcti/milter.sock
 	check "cti-milter runs as mailcti" test "$(stat -c %U "/proc/$p")" = mailcti
