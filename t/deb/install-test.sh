@@ -24,10 +24,11 @@
 #
 # Needs root (dpkg, mount namespaces).  Exit 0 all checks passed, 1 a check
 # failed, 77 skipped (not root or no postfix installed).
+# shellcheck disable=SC2086 # $PACKAGES and the units' ExecStart= are word lists
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-PACKAGES="mailcti mailcti-dovecot mailcti-pbx-sim"
+PACKAGES="mailcti mailcti-dovecot mailcti-pbx-sim" # a list, split where used
 FAILS=0
 PASSES=0
 
@@ -81,11 +82,13 @@ start_as_unit() {
 	groups=$(unit_value "$unit" SupplementaryGroups | tr ' ' ',')
 	umask=$(unit_value "$unit" UMask)
 	exec=$(unit_value "$unit" ExecStart)
-	[ -n "$user" ] && [ -n "$exec" ] || { fail "$unit has User= and ExecStart="; return 1; }
+	if [ -z "$user" ] || [ -z "$exec" ]; then
+		fail "$unit has User= and ExecStart="
+		return 1
+	fi
 	[ "$(unit_value "$unit" NoNewPrivileges)" = yes ] || fail "$unit has NoNewPrivileges=yes"
 	local grouparg=--clear-groups
 	[ -z "$groups" ] || grouparg="--groups=$groups"
-	# shellcheck disable=SC2086
 	(
 		umask "${umask:-0022}"
 		exec setpriv --reuid="$user" --regid="${group:-$user}" "$grouparg" \
@@ -194,6 +197,8 @@ inside() {
 	p=$(start_as_unit ctid.service "$T/ctid.log") && pids="$pids $p"
 	check "ctid listens on /run/mailcti/ctid.sock" wait_for 15 test -S /run/mailcti/ctid.sock
 	check "ctid runs as mailcti" test "$(stat -c %U "/proc/$p")" = mailcti
+	check "ctid's sockets: control group mailcti, retrieval group mail, 0660 ($(stat -c '%G %a' /run/mailcti/ctid.sock /run/mailcti/retrieval.sock | tr '\n' ' '))" \
+		test "$(stat -c '%G %a' /run/mailcti/ctid.sock /run/mailcti/retrieval.sock | tr '\n' ' ')" = "mailcti 660 mail 660 "
 	p=$(start_as_unit cti-milter.service "$T/milter.log") && pids="$pids $p"
 	check "cti-milter listens inside Postfix's chroot" wait_for 15 test -S /var/spool/postfix/mailcti/milter.sock
 	check "cti-milter runs as mailcti" test "$(stat -c %U "/proc/$p")" = mailcti
@@ -202,9 +207,13 @@ inside() {
 	check "the PBX link is up" wait_for 20 sh -c 'ctictl status | grep -qiE "^ *link:? +up"'
 
 	# the first sender grant, with the installed ctictl run by root
-	ctictl sender add alice@pbx.example >"$T/ctictl.log" 2>&1 &&
-		ctictl sender grant alice@pbx.example 2001 >>"$T/ctictl.log" 2>&1 ||
-		{ cat "$T/ctictl.log"; fail "ctictl sender add/grant"; }
+	if ctictl sender add alice@pbx.example >"$T/ctictl.log" 2>&1 &&
+		ctictl sender grant alice@pbx.example 2001 >>"$T/ctictl.log" 2>&1; then
+		ok "ctictl (run by root) adds and grants the sender"
+	else
+		cat "$T/ctictl.log"
+		fail "ctictl (run by root) adds and grants the sender"
+	fi
 	for db in /var/lib/mailcti/*.db; do
 		check "$db is 0640 mailcti ($(mode_of "$db"))" test "$(stat -c '%a %U' "$db")" = "640 mailcti"
 	done
