@@ -1,5 +1,5 @@
 /* ctid - the mailcti job daemon: owns the durable jobs, the PBX link and
- * the notifications (DESIGN.md section 1).
+ * the notifications (doc/design.md section 1).
  *
  * main() wires the modules on one GMainLoop: config -> sockets (server.c,
  * created before the drop to [ctid] user) -> store -> jobs (jobs*.c) -> PBX

@@ -1,4 +1,4 @@
-/* part - find and decode the request part of a parsed mail (DESIGN.md 3).
+/* part - find and decode the request part of a parsed mail (doc/design.md section 2).
  *
  * The request part is an application/x-cti part or an attachment named
  * "*.cti" among the message's own parts: multiparts are walked, a

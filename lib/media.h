@@ -1,4 +1,4 @@
-/* media - the media handlers (DESIGN.md section 4) and the media store.
+/* media - the media handlers (doc/design.md section 3) and the media store.
  *
  * One handler per medium, each over a real library:
  *   voice  (media-voice.c)  libsndfile reads WAV (PCM, mu-law, A-law, ...), AU,

@@ -1,4 +1,4 @@
-/* notify - the result notification (DESIGN.md section 6), composed with GMime.
+/* notify - the result notification (doc/design.md; cti-request(5)), composed with GMime.
  *
  * A reply to Notify-To from the null sender: Auto-Submitted: auto-replied,
  * In-Reply-To/References of the request, and multipart/report

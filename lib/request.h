@@ -1,4 +1,4 @@
-/* request - the exchange-information part (application/x-cti), DESIGN.md section 3.
+/* request - the exchange-information part (application/x-cti), doc/design.md section 2.
  *
  * The part is header-style "Name: value" lines.  Names are case-insensitive;
  * an unknown name, a bad value or a missing required field is an error whose

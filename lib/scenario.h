@@ -1,4 +1,4 @@
-/* scenario - the scenario part (DESIGN.md section 4): a TwiML-compatible subset.
+/* scenario - the scenario part (cti-scenario(5)): a TwiML-compatible subset.
  *
  * <Response> holding <Dial>, <Play>, <Say>, <Pause/>, <Hangup/> and <Fax>.
  * A document that uses only these verbs means what it means under TwiML.
