@@ -157,23 +157,52 @@ void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_au
 	msg->client_addr = filter_nonempty(client_addr);
 }
 
-/* filter_is_explain_address - see filter.h */
-gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt)
+/* filter_address_listed - ADDR ("a@b" or "<a@b>") matches an entry of LIST: a local
+ * part on any domain, a whole address, or "@domain" (no case) */
+static gboolean filter_address_listed(const char *list, const char *rcpt)
 {
 	g_autofree char *addr = filter_strip_angles(rcpt ? rcpt : "");
 	const char *at = strrchr(addr, '@');
-	g_auto(GStrv) entries = g_strsplit_set(config->explain_address, ", \t", -1);
+	g_auto(GStrv) entries = g_strsplit_set(list, ", \t", -1);
 
 	for (gsize i = 0; entries[i]; i++) {
 		const char *e = entries[i];
 
 		if (*e == '\0')
 			continue;
-		if (strchr(e, '@') != NULL ? g_ascii_strcasecmp(e, addr) == 0
-		                           : at != NULL && strlen(e) == (gsize)(at - addr) &&
-		                                 g_ascii_strncasecmp(e, addr, strlen(e)) == 0)
+		if (e[0] == '@' ? at != NULL && g_ascii_strcasecmp(e + 1, at + 1) == 0
+		    : strchr(e, '@') != NULL
+		        ? g_ascii_strcasecmp(e, addr) == 0
+		        : at != NULL && strlen(e) == (gsize)(at - addr) &&
+		              g_ascii_strncasecmp(e, addr, strlen(e)) == 0)
 			return TRUE;
 	}
+	return FALSE;
+}
+
+/* filter_is_explain_address - see filter.h */
+gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt)
+{
+	return filter_address_listed(config->explain_address, rcpt);
+}
+
+/* filter_is_request_address - see filter.h */
+gboolean filter_is_request_address(const CtiConfig *config, const char *rcpt)
+{
+	return filter_is_explain_address(config, rcpt) ||
+	       filter_address_listed(config->request_addresses, rcpt);
+}
+
+/* filter_msg_may_be_request - see filter.h */
+gboolean filter_msg_may_be_request(const FilterMsg *msg, gboolean local)
+{
+	if (local || msg->authz == NULL || *msg->config->request_addresses == '\0')
+		return TRUE;
+	if (authz_step_identity_possible(msg->authz, msg->auth_authen, msg->client_addr))
+		return TRUE;
+	for (guint i = 0; i < msg->recipients->len; i++)
+		if (filter_is_request_address(msg->config, msg->recipients->pdata[i]))
+			return TRUE;
 	return FALSE;
 }
 

@@ -94,6 +94,17 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error);
  * explain_address entries: a local part on any domain, or a whole address (no case) */
 gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt);
 
+/* filter_is_request_address - RCPT is an explain address or one of [milter]
+ * request_addresses: a local part, a whole address or "@domain" */
+gboolean filter_is_request_address(const CtiConfig *config, const char *rcpt);
+/* filter_msg_may_be_request - after the last recipient: FALSE when nothing in this
+ * message can become a request here, so the milter may accept it unseen.  That needs
+ * [milter] request_addresses (empty: any recipient may take requests), mail from
+ * smtpd (LOCAL: injected by sendmail, e.g. ctid's notifications, always goes on), no
+ * identity possible (authz_step_identity_possible) and no recipient that is a
+ * request address.  Without an authz step every sender may use everything: TRUE. */
+gboolean filter_msg_may_be_request(const FilterMsg *msg, gboolean local);
+
 /* filter_outcome_clear - free what OUTCOME holds */
 void filter_outcome_clear(FilterOutcome *outcome);
 

@@ -137,6 +137,19 @@ static gboolean conf_is_explain_addresses(const char *v)
 	return TRUE;
 }
 
+/* conf_is_request_addresses - like explain addresses, plus "@domain" for a whole domain */
+static gboolean conf_is_request_addresses(const char *v)
+{
+	g_auto(GStrv) list = identity_split_list(v);
+
+	for (gsize i = 0; list[i]; i++) {
+		if (list[i][0] == '@' ? !identity_domain_valid(list[i] + 1)
+		                      : !conf_is_explain_addresses(list[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 #define OFF(f) offsetof(CtiConfig, f)
 
 static const ConfKey conf_keys[] = {
@@ -149,6 +162,8 @@ static const ConfKey conf_keys[] = {
     {"milter", "ctid_timeout_ms", CONF_INT, OFF(ctid_timeout_ms), "10000", 100, 600000},
     {"milter", "explain_address", CONF_STRING, OFF(explain_address), "explain", 0, 0,
      conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
+    {"milter", "request_addresses", CONF_STRING, OFF(request_addresses), "", 0, 0,
+     conf_is_request_addresses, "a list of local parts, addresses (local@domain) and @domains"},
 
     {"ctid", "socket", CONF_STRING, OFF(ctid_socket), "/run/mailcti/ctid.sock", 0, 0},
     {"ctid", "retrieval_socket", CONF_STRING, OFF(retrieval_socket), "/run/mailcti/retrieval.sock",

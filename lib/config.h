@@ -25,6 +25,7 @@ typedef struct {
 	char *milter_user;         /* user= drop root to this user after binding, "postfix"; "" keeps the current user */
 	int ctid_timeout_ms;       /* ctid_timeout_ms= how long to wait for ctid's durable ack, 10000 */
 	char *explain_address;     /* explain_address= dry-run addresses: "local" (any domain) or "local@domain" list, "explain"; "" = off */
+	char *request_addresses;   /* request_addresses= where requests are mailed: "local", "local@domain", "@domain" list; "" = any recipient */
 
 	/* [ctid] */
 	char *ctid_socket;         /* socket= control/submission socket, "/run/mailcti/ctid.sock" */
