@@ -5,7 +5,8 @@
  * job stores its key, and at start-up the log is filled again from the jobs
  * of the last hour, so a restart does not reset the limits), and the unfinished
  * jobs (queued, running, between retries; not those waiting for their
- * reader) counted from the live table.  The decision itself is ratelimit.c.
+ * reader) of the live table, counted per key as they change
+ * (jobs_active_sync).  The decision itself is ratelimit.c.
  * A sender's key is the milter's Identity field, else the AUTH login, else
  * the envelope sender, lower-cased; a job keeps it (jobs-004), a job stored
  * before that is counted under its AUTH login or envelope sender.
@@ -47,25 +48,40 @@ static char *limits_job_key(const CtiJob *job)
 	return job->rate_key ? g_strdup(job->rate_key) : limits_login_key(job->auth_authen, job->sender);
 }
 
+/* jobs_active_sync - see jobs-private.h.  The counts replace a walk over every live
+ * job on every SUBMIT: they cost O(1) however many jobs wait. */
+void jobs_active_sync(LiveJob *lj, gboolean gone)
+{
+	CtidJobs *jobs = lj->jobs;
+	/* a Trigger: user job waiting for its reader holds no line: the hourly
+	 * limits bound those */
+	gboolean active = !gone && !job_state_is_terminal(lj->job->state) &&
+	                  lj->job->state != CTI_JOB_WAITING_USER;
+	guint n;
+
+	if (active == (lj->active_key != NULL))
+		return;
+	if (active) {
+		lj->active_key = limits_job_key(lj->job);
+		n = GPOINTER_TO_UINT(g_hash_table_lookup(jobs->active, lj->active_key));
+		g_hash_table_insert(jobs->active, g_strdup(lj->active_key), GUINT_TO_POINTER(n + 1));
+		jobs->active_total++;
+		return;
+	}
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(jobs->active, lj->active_key));
+	if (n > 1)
+		g_hash_table_insert(jobs->active, g_strdup(lj->active_key), GUINT_TO_POINTER(n - 1));
+	else
+		g_hash_table_remove(jobs->active, lj->active_key);
+	jobs->active_total--;
+	g_clear_pointer(&lj->active_key, g_free);
+}
+
 /* limits_active - unfinished jobs: of KEY, and in all */
 static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts)
 {
-	GHashTableIter it;
-	LiveJob *lj;
-
-	g_hash_table_iter_init(&it, jobs->live);
-	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj)) {
-		g_autofree char *k = NULL;
-
-		/* a Trigger: user job waiting for its reader holds no line: the hourly
-		 * limits bound those */
-		if (job_state_is_terminal(lj->job->state) || lj->job->state == CTI_JOB_WAITING_USER)
-			continue;
-		counts->global_active++;
-		k = limits_job_key(lj->job);
-		if (strcmp(k, key) == 0)
-			counts->sender_active++;
-	}
+	counts->global_active = jobs->active_total;
+	counts->sender_active = GPOINTER_TO_UINT(g_hash_table_lookup(jobs->active, key));
 }
 
 /* jobs_rate_admit - see jobs-private.h */

@@ -58,6 +58,7 @@ typedef struct {
 	guint plan_timer;          /* timer: the running play or pause */
 	char *answer_device;       /* the device that answered (PlayMessage overConnection) */
 	GPtrArray *step_lines;     /* "Step:" lines for the notification (char*) */
+	char *active_key;          /* jobs-limits.c: the key it is counted under while unfinished */
 } LiveJob;
 
 typedef struct CtidForwards CtidForwards;
@@ -71,6 +72,8 @@ struct CtidJobs {
 	JobsObserver observer; /* admin.c: WATCH streams and direct-channel waiters */
 	CtiRateLog *rates;     /* jobs-limits.c: accepted submissions per sender key, last hour */
 	CtiRateLog *notices;   /* jobs-limits.c: notifications per address, last hour */
+	GHashTable *active;    /* jobs-limits.c: sender key -> unfinished live jobs (guint) */
+	guint active_total;    /* jobs-limits.c: unfinished live jobs in all */
 	guint unconfirmed_id;  /* jobs.c: the periodic check for unconfirmed notifications */
 	gpointer observer_data;
 };
@@ -169,6 +172,11 @@ void jobs_scenario_free(LiveJob *lj);
 gboolean jobs_rate_admit(CtidJobs *jobs, const CtiIpcFrame *frame, GError **error);
 /* jobs_rate_count - FRAME's submission was accepted: count it */
 void jobs_rate_count(CtidJobs *jobs, const CtiIpcFrame *frame);
+/* jobs_active_sync - count LJ among the unfinished jobs of its key, or stop counting it,
+ * as its state now says; call after every change between unfinished (queued, running,
+ * retry-wait) and not (waiting for its reader, terminal), and with GONE when LJ leaves
+ * the live table */
+void jobs_active_sync(LiveJob *lj, gboolean gone);
 /* jobs_rate_key - the sender key FRAME's submission is counted under (transfer full) */
 char *jobs_rate_key(const CtiIpcFrame *frame);
 /* jobs_rate_resume - count again the submissions of the last hour the store holds */
