@@ -8,10 +8,10 @@
  * The path of a message:
  *   headers -> filter_msg_eoh():  not multipart, not application/x-cti, no
  *              *.cti file name and no X-CTI-Job header to remove: ACCEPT
- *              (the body is never seen); otherwise go on: a request is spooled
- *              to an unlinked temp file in [milter] tmp_dir, a multipart mail
- *              is held in memory (256 KiB at most) until it grows past that
- *              or shows a candidate part, and spooled only then.
+ *              (the body is never seen); otherwise go on: the mail (a request
+ *              or any multipart mail) is held in memory (256 KiB at most), and
+ *              spooled to an unlinked temp file in [milter] tmp_dir only when it
+ *              grows past that.
  *   body    -> filter_msg_body(): hold or spool, and scan for request part headers.
  *   end     -> filter_msg_eom():  parse a candidate with GMime, find and
  *              validate the request, SUBMIT it to ctid, report the job.
