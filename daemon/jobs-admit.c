@@ -232,6 +232,7 @@ gboolean jobs_retrieved(CtidJobs *jobs, const char *user, const char *job_id, co
 		g_set_error(error, CTI_STORE_ERROR, CTI_STORE_ERROR_TEMP, "job store unavailable");
 		return FALSE;
 	}
+	jobs_active_sync(lj, FALSE);
 	jobs_log(lj, "state=queued fired by user=%s trigger=\"%s\"", user, trigger ? trigger : "");
 	jobs_schedule(lj);
 	return TRUE;

@@ -5,7 +5,10 @@
  * job stores its key, and at start-up the log is filled again from the jobs
  * of the last hour, so a restart does not reset the limits), and the unfinished
  * jobs (queued, running, between retries; not those waiting for their
- * reader) counted from the live table.  The decision itself is ratelimit.c.
+ * reader) of the live table, counted per key as they change
+ * (jobs_active_sync): each unfinished job counts under its key and under its
+ * global key, so a SUBMIT costs O(1) however many jobs wait.  The decision
+ * itself is ratelimit.c.
  * A sender's key is the canonical identity ctid established itself
  * (jobs-authz.c, never the frame's Identity field); a job keeps it
  * (jobs-004), a job stored before that is counted under its AUTH login or
@@ -53,27 +56,45 @@ static char *limits_job_key(const CtiJob *job)
 	return job->rate_key ? g_strdup(job->rate_key) : limits_login_key(job->auth_authen, job->sender);
 }
 
+/* limits_active_add - add DELTA to the unfinished jobs counted under KEY in ACTIVE */
+static void limits_active_add(GHashTable *active, const char *key, int delta)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(active, key));
+
+	if ((int)n + delta > 0)
+		g_hash_table_insert(active, g_strdup(key), GUINT_TO_POINTER((guint)((int)n + delta)));
+	else
+		g_hash_table_remove(active, key);
+}
+
+/* jobs_active_sync - see jobs-private.h.  The counts replace a walk over every live
+ * job on every SUBMIT: they cost O(1) however many jobs wait. */
+void jobs_active_sync(LiveJob *lj, gboolean gone)
+{
+	CtidJobs *jobs = lj->jobs;
+	/* a Trigger: user job waiting for its reader holds no line: the hourly
+	 * limits bound those */
+	gboolean active = !gone && !job_state_is_terminal(lj->job->state) &&
+	                  lj->job->state != CTI_JOB_WAITING_USER;
+
+	if (active == (lj->active_key != NULL))
+		return;
+	if (active) {
+		lj->active_key = limits_job_key(lj->job);
+		limits_active_add(jobs->active, lj->active_key, 1);
+		limits_active_add(jobs->active, limits_global_key(lj->active_key), 1);
+		return;
+	}
+	limits_active_add(jobs->active, lj->active_key, -1);
+	limits_active_add(jobs->active, limits_global_key(lj->active_key), -1);
+	g_clear_pointer(&lj->active_key, g_free);
+}
+
 /* limits_active - unfinished jobs: of KEY, and in all */
 static void limits_active(CtidJobs *jobs, const char *key, CtiRateCounts *counts)
 {
-	GHashTableIter it;
-	LiveJob *lj;
-
-	g_hash_table_iter_init(&it, jobs->live);
-	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&lj)) {
-		g_autofree char *k = NULL;
-
-		/* a Trigger: user job waiting for its reader holds no line: the hourly
-		 * limits bound those */
-		if (job_state_is_terminal(lj->job->state) || lj->job->state == CTI_JOB_WAITING_USER)
-			continue;
-		k = limits_job_key(lj->job);
-		if (strcmp(limits_global_key(k), limits_global_key(key)) != 0)
-			continue;
-		counts->global_active++;
-		if (strcmp(k, key) == 0)
-			counts->sender_active++;
-	}
+	counts->global_active = GPOINTER_TO_UINT(g_hash_table_lookup(jobs->active, limits_global_key(key)));
+	counts->sender_active = GPOINTER_TO_UINT(g_hash_table_lookup(jobs->active, key));
 }
 
 /* jobs_rate_admit - see jobs-private.h */

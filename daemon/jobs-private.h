@@ -59,6 +59,7 @@ typedef struct {
 	guint plan_timer;          /* timer: the running play or pause */
 	char *answer_device;       /* the device that answered (PlayMessage overConnection) */
 	GPtrArray *step_lines;     /* "Step:" lines for the notification (char*) */
+	char *active_key;          /* jobs-limits.c: the key it is counted under while unfinished */
 } LiveJob;
 
 typedef struct CtidForwards CtidForwards;
@@ -72,6 +73,7 @@ struct CtidJobs {
 	JobsObserver observer; /* admin.c: WATCH streams and direct-channel waiters */
 	CtiRateLog *rates;     /* jobs-limits.c: accepted submissions per sender key, last hour */
 	CtiRateLog *notices;   /* jobs-limits.c: notifications per address, last hour */
+	GHashTable *active;    /* jobs-limits.c: sender or global key -> unfinished live jobs (guint) */
 	guint unconfirmed_id;  /* jobs.c: the periodic check for unconfirmed notifications */
 	gpointer observer_data;
 };
@@ -170,6 +172,11 @@ void jobs_scenario_free(LiveJob *lj);
 gboolean jobs_rate_admit(CtidJobs *jobs, const char *key, GError **error);
 /* jobs_rate_count - a submission of KEY was accepted: count it */
 void jobs_rate_count(CtidJobs *jobs, const char *key);
+/* jobs_active_sync - count LJ among the unfinished jobs of its key, or stop counting it,
+ * as its state now says; call after every change between unfinished (queued, running,
+ * retry-wait) and not (waiting for its reader, terminal), and with GONE when LJ leaves
+ * the live table */
+void jobs_active_sync(LiveJob *lj, gboolean gone);
 /* jobs_rate_key - the key a submission of the canonical IDENTITY is counted under: the
  * identity, or for a dry run "explain:" and the identity, a budget of its own (transfer full) */
 char *jobs_rate_key(const char *identity, gboolean dry_run);

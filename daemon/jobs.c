@@ -46,6 +46,7 @@ gint64 jobs_now(void)
 
 static void live_job_free(LiveJob *lj)
 {
+	jobs_active_sync(lj, TRUE);
 	g_clear_handle_id(&lj->due_id, timers_remove);
 	g_clear_handle_id(&lj->monitor_id, timers_remove);
 	g_free(lj->xref_source);
@@ -75,6 +76,7 @@ CtidJobs *jobs_new(const CtiConfig *config, CtiStore *store)
 	jobs->forwards = forwards_new(jobs);
 	jobs->rates = ratelimit_log_new();
 	jobs->notices = ratelimit_log_new();
+	jobs->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return jobs;
 }
 
@@ -85,6 +87,7 @@ void jobs_free(CtidJobs *jobs)
 		return;
 	g_clear_handle_id(&jobs->unconfirmed_id, g_source_remove);
 	g_hash_table_destroy(jobs->live);
+	g_hash_table_destroy(jobs->active);
 	forwards_free(jobs->forwards);
 	ratelimit_log_free(jobs->rates);
 	ratelimit_log_free(jobs->notices);
@@ -152,6 +155,7 @@ static void finish(LiveJob *lj, CtiJobState state, const char *reason)
 	call_reset(lj);
 	g_clear_handle_id(&lj->due_id, timers_remove);
 	lj->job->state = state;
+	jobs_active_sync(lj, FALSE);
 	g_free(lj->job->reason);
 	lj->job->reason = g_strdup(reason);
 	lj->job->finished = jobs_now();
@@ -577,6 +581,7 @@ LiveJob *jobs_adopt(CtidJobs *jobs, CtiJob *job)
 	lj->monitor_time =
 	    lj->req->monitor_time > 0 ? lj->req->monitor_time : jobs->config->default_monitor_time;
 	g_hash_table_insert(jobs->live, job->id, lj);
+	jobs_active_sync(lj, FALSE);
 	return lj;
 }
 

@@ -56,6 +56,13 @@ gboolean authz_step_trusted_relay(const AuthzStep *as, const char *client_addr)
 	return identity_is_trusted_relay(as->ic, client_addr);
 }
 
+/* authz_step_identity_possible - see authz-step.h */
+gboolean authz_step_identity_possible(const AuthzStep *as, const char *auth_authen,
+                                      const char *client_addr)
+{
+	return identity_possible(as->ic, auth_authen, client_addr);
+}
+
 static gboolean authz_refuse(GError **error, const char *text)
 {
 	g_set_error_literal(error, FILTER_ERROR, FILTER_ERROR_UNAUTHORIZED, text);

@@ -52,6 +52,9 @@ AuthzStep *authz_step_new(const CtiConfig *config, GError **error);
 void authz_step_free(AuthzStep *as);
 /* authz_step_trusted_relay - CLIENT_ADDR is in [identity] trusted_relays */
 gboolean authz_step_trusted_relay(const AuthzStep *as, const char *client_addr);
+/* authz_step_identity_possible - a sender could be identified at all (identity_possible) */
+gboolean authz_step_identity_possible(const AuthzStep *as, const char *auth_authen,
+                                      const char *client_addr);
 /* authz_step_check - run the step (thread-safe): the sender's identity (transfer full),
  * or NULL + FILTER_ERROR_UNAUTHORIZED / FILTER_ERROR_TEMP */
 char *authz_step_check(AuthzStep *as, const AuthzInput *in, GError **error);

@@ -148,6 +148,10 @@ static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
 		            (unsigned long)MILTER_ACTIONS);
 	*pf0 = f0 & MILTER_ACTIONS;
 	*pf1 = f1 & MILTER_PROTOCOL;
+	/* With request addresses the DATA step decides, once every recipient is known,
+	 * whether the mail can be a request at all; without, it is never sent. */
+	if (*milter_config->request_addresses != '\0')
+		*pf1 &= ~(unsigned long)SMFIP_NODATA;
 	*pf2 = 0;
 	*pf3 = 0;
 	conn->protocol = *pf1;
@@ -176,6 +180,23 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
 
 	filter_msg_recipient(milter_msg(conn), argv[0]);
 	return milter_noreply(conn, SMFIP_NR_RCPT);
+}
+
+/* milter_data - after the last recipient: accept at once what cannot be a request
+ * (filter_msg_may_be_request), so Postfix drops the milter for this message; the
+ * header defences for such mail are Postfix's header_checks (cti-milter(8)) */
+static sfsistat milter_data(SMFICTX *ctx)
+{
+	MilterConn *conn = milter_conn(ctx);
+	FilterMsg *msg = milter_msg(conn);
+
+	if (filter_msg_may_be_request(msg, conn->local))
+		return SMFIS_CONTINUE;
+	milter_queue_id(ctx, msg);
+	log_debug("%s: no request possible (no identity, no request address): accepted at DATA",
+	          filter_msg_queue_id(msg));
+	milter_msg_done(conn);
+	return SMFIS_ACCEPT;
 }
 
 static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
@@ -427,7 +448,7 @@ static struct smfiDesc milter_desc = {
     .xxfi_abort = milter_abort,
     .xxfi_close = milter_close,
     .xxfi_unknown = NULL,
-    .xxfi_data = NULL,
+    .xxfi_data = milter_data,
     .xxfi_negotiate = milter_negotiate,
 };
 

@@ -3,11 +3,12 @@
  * A FilterMsg owns everything about one message: envelope strings, the
  * header block as received (in memory, bounded by max_message_size), the
  * scanner, and the spool file (created in tmp_dir and unlinked at once, so
- * nothing is left behind by a crash; closed by filter_msg_free()).  A
- * multipart mail that does not announce a request is first kept in memory
- * (FILTER_MEM_SPOOL bytes at most) and written to the spool file only when it
- * grows past that or turns out to be a candidate, so ordinary mail never
- * touches the disk and a big mail still streams through a bounded buffer.  The
+ * nothing is left behind by a crash; closed by filter_msg_free()).  A mail
+ * that may carry a request (announced, or multipart) is first kept in memory
+ * (FILTER_MEM_SPOOL bytes at most), parsed and handed to ctid from there, and
+ * written to the spool file only when it grows past that, so ordinary mail
+ * and small requests never touch the disk and a big mail still streams
+ * through a bounded buffer.  The
  * config is borrowed.  Errors while spooling a multipart mail are kept and
  * reported at end of message, and only if the mail turns out to carry a
  * request: body chunks get no reply (SMFIP_NR_BODY), and a broken tmp_dir
@@ -164,6 +165,26 @@ void filter_msg_envelope(FilterMsg *msg, const char *sender, const char *auth_au
 gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt)
 {
 	return config_address_listed(config->explain_address, rcpt);
+}
+
+/* filter_is_request_address - see filter.h */
+gboolean filter_is_request_address(const CtiConfig *config, const char *rcpt)
+{
+	return filter_is_explain_address(config, rcpt) || config_is_cti_address(config, rcpt) ||
+	       config_address_listed(config->request_addresses, rcpt);
+}
+
+/* filter_msg_may_be_request - see filter.h */
+gboolean filter_msg_may_be_request(const FilterMsg *msg, gboolean local)
+{
+	if (local || msg->authz == NULL || *msg->config->request_addresses == '\0')
+		return TRUE;
+	if (authz_step_identity_possible(msg->authz, msg->auth_authen, msg->client_addr))
+		return TRUE;
+	for (guint i = 0; i < msg->recipients->len; i++)
+		if (filter_is_request_address(msg->config, msg->recipients->pdata[i]))
+			return TRUE;
+	return FALSE;
 }
 
 /* filter_cti_recipient - the first recipient that is a CTI address ([milter] cti_address),
@@ -367,7 +388,6 @@ static gboolean filter_mem_spill(FilterMsg *msg, GError **error)
 FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
 {
 	gboolean multipart = filter_is_multipart(msg->content_type);
-	g_autoptr(GError) local = NULL;
 
 	msg->announced = scan_field_announces_cti("Content-Type", msg->content_type) ||
 	                 scan_field_announces_cti("Content-Disposition", msg->disposition);
@@ -378,18 +398,8 @@ FilterEoh filter_msg_eoh(FilterMsg *msg, GError **error)
 		msg->scan = scan_new();
 	if (msg->too_big)
 		return FILTER_EOH_CONTINUE;
-	if (!msg->announced) {
-		filter_mem_open(msg);
-		return FILTER_EOH_CONTINUE;
-	}
-	if (filter_spool_open(msg, &local))
-		return FILTER_EOH_CONTINUE;
-	if (msg->announced) {
-		g_propagate_error(error, g_steal_pointer(&local));
-		return FILTER_EOH_FAIL;
-	}
-	/* Maybe no request at all: let the mail pass unless the body shows one. */
-	msg->deferred = g_steal_pointer(&local);
+	/* requests are small: held in memory, spooled only past FILTER_MEM_SPOOL */
+	filter_mem_open(msg);
 	return FILTER_EOH_CONTINUE;
 }
 
@@ -409,8 +419,7 @@ void filter_msg_body(FilterMsg *msg, const void *data, gsize len)
 		return;
 	}
 	msg->size += len;
-	if (msg->mem != NULL && msg->mem->len + len <= FILTER_MEM_SPOOL &&
-	    !(msg->scan != NULL && scan_found(msg->scan))) {
+	if (msg->mem != NULL && msg->mem->len + len <= FILTER_MEM_SPOOL) {
 		g_byte_array_append(msg->mem, data, (guint)len);
 		return;
 	}
@@ -427,15 +436,19 @@ static gboolean filter_is_candidate(FilterMsg *msg)
 	return msg->scan != NULL && scan_finish(msg->scan);
 }
 
-/* filter_parse_spool - the spooled mail as a GMimeMessage reading from the file (transfer full) */
+/* filter_parse_spool - the mail held in memory or spooled as a GMimeMessage reading from
+ * there (transfer full) */
 static GMimeMessage *filter_parse_spool(FilterMsg *msg, GError **error)
 {
-	int fd = dup(msg->spool_fd);
+	int fd = msg->mem != NULL ? -1 : dup(msg->spool_fd);
 	g_autoptr(GMimeStream) stream = NULL;
 	g_autoptr(GMimeParser) parser = NULL;
 	GMimeMessage *message;
 
-	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+	if (msg->mem != NULL) {
+		stream = g_mime_stream_mem_new_with_byte_array(msg->mem);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	} else if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
 		int saved = errno;
 		if (fd >= 0)
 			close(fd);
@@ -443,7 +456,8 @@ static GMimeMessage *filter_parse_spool(FilterMsg *msg, GError **error)
 		            "cannot reopen the spool file: %s", g_strerror(saved));
 		return NULL;
 	}
-	stream = g_mime_stream_fs_new(fd);
+	if (stream == NULL)
+		stream = g_mime_stream_fs_new(fd);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	message = g_mime_parser_construct_message(parser, NULL);
@@ -478,6 +492,10 @@ static gboolean filter_spool_size(FilterMsg *msg, gsize *size_out, GError **erro
 {
 	struct stat st;
 
+	if (msg->mem != NULL) {
+		*size_out = msg->mem->len;
+		return TRUE;
+	}
 	if (fstat(msg->spool_fd, &st) != 0) {
 		int saved = errno;
 		g_set_error(error, FILTER_ERROR, FILTER_ERROR_TEMP,
@@ -504,6 +522,7 @@ static char *filter_submit(FilterMsg *msg, const CtiRequest *req, const char *re
 	    .message_id = msg->message_id,
 	    .mailbox = NULL,
 	    .message_fd = msg->spool_fd,
+	    .message_data = msg->mem != NULL ? msg->mem->data : NULL,
 	    .identity = identity,
 	};
 
@@ -667,8 +686,6 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error)
 		            msg->config->max_message_size);
 		return FALSE;
 	}
-	if (msg->mem != NULL && !filter_mem_spill(msg, error))
-		return FALSE;
 	req = filter_read_request(msg, &local);
 	if (req == NULL) {
 		if (local == NULL)

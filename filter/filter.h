@@ -8,10 +8,10 @@
  * The path of a message:
  *   headers -> filter_msg_eoh():  not multipart, not application/x-cti, no
  *              *.cti file name and no X-CTI-Job header to remove: ACCEPT
- *              (the body is never seen); otherwise go on: a request is spooled
- *              to an unlinked temp file in [milter] tmp_dir, a multipart mail
- *              is held in memory (256 KiB at most) until it grows past that
- *              or shows a candidate part, and spooled only then.
+ *              (the body is never seen); otherwise go on: the mail (a request
+ *              or any multipart mail) is held in memory (256 KiB at most), and
+ *              spooled to an unlinked temp file in [milter] tmp_dir only when it
+ *              grows past that.
  *   body    -> filter_msg_body(): hold or spool, and scan for request part headers.
  *   end     -> filter_msg_eom():  parse a candidate with GMime, find and
  *              validate the request, SUBMIT it to ctid, report the job.
@@ -99,6 +99,18 @@ gboolean filter_msg_eom(FilterMsg *msg, FilterOutcome *outcome, GError **error);
 /* filter_is_explain_address - RCPT (with or without <>) is one of CONFIG's [milter]
  * explain_address entries: a local part on any domain, or a whole address (no case) */
 gboolean filter_is_explain_address(const CtiConfig *config, const char *rcpt);
+
+/* filter_is_request_address - RCPT is an explain address, a CTI address ([milter]
+ * cti_address) or one of [milter] request_addresses: a local part, a whole address or
+ * "@domain" (e.g. a peer gateway's domain) */
+gboolean filter_is_request_address(const CtiConfig *config, const char *rcpt);
+/* filter_msg_may_be_request - after the last recipient: FALSE when nothing in this
+ * message can become a request here, so the milter may accept it unseen.  That needs
+ * [milter] request_addresses (empty: any recipient may take requests), mail from
+ * smtpd (LOCAL: injected by sendmail, e.g. ctid's notifications, always goes on), no
+ * identity possible (authz_step_identity_possible) and no recipient that is a
+ * request address.  Without an authz step every sender may use everything: TRUE. */
+gboolean filter_msg_may_be_request(const FilterMsg *msg, gboolean local);
 
 /* filter_outcome_clear - free what OUTCOME holds */
 void filter_outcome_clear(FilterOutcome *outcome);

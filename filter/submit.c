@@ -144,8 +144,11 @@ static CtiIpcFrame *submit_exchange(int sock, const SubmitInfo *info, GError **e
 	gsize len = 0;
 	const char *data = g_bytes_get_data(head, &len);
 
-	if (!submit_write_all(sock, data, len, error) ||
-	    !submit_send_file(sock, info->message_fd, info->message_size, error))
+	if (!submit_write_all(sock, data, len, error))
+		return NULL;
+	if (info->message_data != NULL
+	        ? !submit_write_all(sock, (const char *)info->message_data, info->message_size, error)
+	        : !submit_send_file(sock, info->message_fd, info->message_size, error))
 		return NULL;
 	reply = ipc_recv(sock, SUBMIT_MAX_REPLY_BODY, &local);
 	if (reply == NULL)

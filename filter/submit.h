@@ -28,6 +28,7 @@ typedef struct {
 	const char *job_id;      /* optional: makes a repeated SUBMIT idempotent */
 	const char *identity;    /* optional: the sender's identity (authz-step.h), for rate limits */
 	int message_fd;          /* the whole mail as received (CRLF), read from offset 0 */
+	const guint8 *message_data; /* or the whole mail in memory: then message_fd is unused */
 	gsize message_size;
 } SubmitInfo;
 

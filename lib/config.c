@@ -179,6 +179,19 @@ static gboolean conf_is_explain_addresses(const char *v)
 	return TRUE;
 }
 
+/* conf_is_request_addresses - like explain addresses, plus "@domain" for a whole domain */
+static gboolean conf_is_request_addresses(const char *v)
+{
+	g_auto(GStrv) list = identity_split_list(v);
+
+	for (gsize i = 0; list[i]; i++) {
+		if (list[i][0] == '@' ? !identity_domain_valid(list[i] + 1)
+		                      : !conf_is_explain_addresses(list[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 #define OFF(f) offsetof(CtiConfig, f)
 
 static const ConfKey conf_keys[] = {
@@ -193,6 +206,8 @@ static const ConfKey conf_keys[] = {
      conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
     {"milter", "cti_address", CONF_STRING, OFF(cti_address), "call", 0, 0,
      conf_is_explain_addresses, "a list of local parts and addresses (local@domain)"},
+    {"milter", "request_addresses", CONF_STRING, OFF(request_addresses), "", 0, 0,
+     conf_is_request_addresses, "a list of local parts, addresses (local@domain) and @domains"},
 
     {"ctid", "socket", CONF_STRING, OFF(ctid_socket), "/run/mailcti/ctid.sock", 0, 0},
     {"ctid", "retrieval_socket", CONF_STRING, OFF(retrieval_socket), "/run/mailcti/retrieval.sock",
@@ -564,9 +579,11 @@ gboolean config_address_listed(const char *list, const char *addr)
 
 		if (*e == '\0')
 			continue;
-		if (strchr(e, '@') != NULL ? g_ascii_strcasecmp(e, bare) == 0
-		                           : at != NULL && strlen(e) == (gsize)(at - bare) &&
-		                                 g_ascii_strncasecmp(e, bare, strlen(e)) == 0)
+		if (e[0] == '@' ? at != NULL && g_ascii_strcasecmp(e + 1, at + 1) == 0
+		    : strchr(e, '@') != NULL
+		        ? g_ascii_strcasecmp(e, bare) == 0
+		        : at != NULL && strlen(e) == (gsize)(at - bare) &&
+		              g_ascii_strncasecmp(e, bare, strlen(e)) == 0)
 			return TRUE;
 	}
 	return FALSE;

@@ -26,6 +26,7 @@ typedef struct {
 	int ctid_timeout_ms;       /* ctid_timeout_ms= how long to wait for ctid's durable ack, 10000 */
 	char *explain_address;     /* explain_address= dry-run addresses: "local" (any domain) or "local@domain" list, "explain"; "" = off */
 	char *cti_address;         /* cti_address= where Trigger: system requests run: "local" (any domain) or "local@domain" list, "call"; "" = none */
+	char *request_addresses;   /* request_addresses= where requests are mailed: "local", "local@domain", "@domain" list; "" = any recipient */
 
 	/* [ctid] */
 	char *ctid_socket;         /* socket= control/submission socket, "/run/mailcti/ctid.sock" */
@@ -116,9 +117,9 @@ typedef struct {
 CtiConfig *config_load(const char *path, GError **error);
 /* config_free - free; NULL is a no-op */
 void config_free(CtiConfig *config);
-/* config_address_listed - is ADDR (with or without <>) in LIST ("local" on any domain, or
- * "local@domain", comma/blank separated; no case)?  The form of explain_address and
- * cti_address. */
+/* config_address_listed - is ADDR (with or without <>) in LIST ("local" on any domain,
+ * "local@domain", or "@domain" for a whole domain; comma/blank separated; no case)?  The
+ * form of explain_address, cti_address and request_addresses. */
 gboolean config_address_listed(const char *list, const char *addr);
 /* config_is_cti_address - is ADDR one of CONFIG's [milter] cti_address entries, where a
  * Trigger: system request runs?  Mail with a request part to any other address is ordinary

@@ -219,6 +219,29 @@ gboolean identity_is_trusted_relay(const CtiIdentityConfig *ic, const char *clie
 	return identity_address_in(ic->relays, client_addr);
 }
 
+/* identity_possible - see identity.h */
+gboolean identity_possible(const CtiIdentityConfig *ic, const char *auth_authen,
+                           const char *client_addr)
+{
+	if (identity_address_in(ic->relays, client_addr))
+		return TRUE;
+	for (guint i = 0; i < ic->n_methods; i++) {
+		switch (ic->methods[i]) {
+		case CTI_IDENTITY_AUTH:
+			if (auth_authen != NULL && *auth_authen != '\0')
+				return TRUE;
+			break;
+		case CTI_IDENTITY_NETWORK:
+			if (identity_address_in(ic->networks, client_addr))
+				return TRUE;
+			break;
+		case CTI_IDENTITY_DKIM:
+			return TRUE; /* decided by the headers */
+		}
+	}
+	return FALSE;
+}
+
 /* identity_free - see identity.h */
 void identity_free(CtiIdentity *id)
 {

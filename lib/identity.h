@@ -68,6 +68,13 @@ const char *identity_method_name(CtiIdentityMethod method);
 /* identity_is_trusted_relay - TRUE if CLIENT_ADDR is in [identity] trusted_relays */
 gboolean identity_is_trusted_relay(const CtiIdentityConfig *ic, const char *client_addr);
 
+/* identity_possible - whether any configured method could identify a sender with this
+ * SMTP AUTH login (NULL: none) from CLIENT_ADDR before the headers are seen: TRUE for
+ * a login (auth), a trusted network (network), always with dkim (the headers decide),
+ * and for a trusted relay, whose traces matter even when it identifies nobody */
+gboolean identity_possible(const CtiIdentityConfig *ic, const char *auth_authen,
+                           const char *client_addr);
+
 /* identity_split_list - split a comma/space separated setting, empty items dropped (transfer full)
  */
 char **identity_split_list(const char *text);

@@ -12,6 +12,8 @@ struct CtiPolicyDb {
 	AdminDb adb; /* the connection, opened writable or not */
 	guint max_digits;
 	char *intl; /* digits a leading '+' stands for, or NULL */
+	sqlite3_stmt *known_stmt;  /* policy.c: kept for the next request, NULL until used */
+	sqlite3_stmt *grants_stmt; /* policy.c: likewise */
 };
 
 /* policy_schema - the migrations, in order; migration i brings user_version to i + 1 */

@@ -110,6 +110,8 @@ void policy_close(CtiPolicyDb *db)
 {
 	if (!db)
 		return;
+	sqlite3_finalize(db->known_stmt);
+	sqlite3_finalize(db->grants_stmt);
 	sqlite3_close_v2(db->adb.sql);
 	g_free(db->intl);
 	g_free(db);
@@ -274,18 +276,29 @@ gboolean policy_check_destination(CtiPolicyDb *db, const char *number,
 	return ok;
 }
 
+/* policy_kept - *SLOT, prepared with SQL on first use and kept: the milter asks these on
+ * every request, and preparing cost more than running them */
+static sqlite3_stmt *policy_kept(CtiPolicyDb *db, sqlite3_stmt **slot, const char *sql,
+                                 GError **error)
+{
+	if (*slot == NULL)
+		*slot = admindb_prepare_kept(&db->adb, sql, error);
+	return *slot;
+}
+
 /* policy_sender_known - 1 registered, 0 not, -1 error */
 static int policy_sender_known(CtiPolicyDb *db, const char *identity, GError **error)
 {
 	sqlite3_stmt *stmt =
-	    admindb_prepare(&db->adb, "SELECT 1 FROM senders WHERE identity = ?1", error);
+	    policy_kept(db, &db->known_stmt, "SELECT 1 FROM senders WHERE identity = ?1", error);
 	int rc;
 
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, identity, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return -1;
@@ -303,9 +316,9 @@ int policy_sender_registered(CtiPolicyDb *db, const char *identity, GError **err
 static GPtrArray *policy_grants_of(CtiPolicyDb *db, const char *identity, const char *kind,
                                    GError **error)
 {
-	sqlite3_stmt *stmt = admindb_prepare(
-	    &db->adb, "SELECT value FROM grants WHERE identity = ?1 AND kind = ?2 ORDER BY value",
-	    error);
+	sqlite3_stmt *stmt = policy_kept(
+	    db, &db->grants_stmt,
+	    "SELECT value FROM grants WHERE identity = ?1 AND kind = ?2 ORDER BY value", error);
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
 	int rc;
 
@@ -315,7 +328,8 @@ static GPtrArray *policy_grants_of(CtiPolicyDb *db, const char *identity, const 
 	sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		g_ptr_array_add(out, g_strdup((const char *)sqlite3_column_text(stmt, 0)));
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE) {
 		admindb_sql_error(&db->adb, rc, "policy DB", error);
 		return NULL;

@@ -2,9 +2,10 @@
  *
  * The checks are a table: one row per limit, naming the count it compares,
  * the limit it compares with and the text a sender reads when it is hit.
- * The first exceeded row decides.  The CtiRateLog owns per-key queues of
- * times (oldest first, at most an hour's worth), so counting is a walk from
- * the newest end; the caller prunes it now and then.  Nothing can fail.
+ * The first exceeded row decides.  The CtiRateLog owns per-key counts of
+ * events per second (oldest first, at most an hour's worth) and their sum, so
+ * a count costs the same at any rate; the caller prunes it now and then.
+ * Nothing can fail.
  */
 #include "ratelimit.h"
 
@@ -97,13 +98,31 @@ gboolean ratelimit_notify_allowed(const CtiLimits *limits, guint sent_last_hour)
 	return limits->notify_per_hour <= 0 || sent_last_hour < (guint)limits->notify_per_hour;
 }
 
+/* One key's events, one bucket per second that had any (oldest first), and
+ * their sum: counting the last hour is the sum less what lies outside the
+ * window at either end (normally nothing, as the log is pruned), counting the
+ * last minute walks at most 61 buckets, whatever the rate. */
+typedef struct {
+	gint64 second;
+	guint n;
+} RateBucket;
+
+typedef struct {
+	GQueue buckets; /* RateBucket*, oldest first */
+	guint total;    /* the sum of the buckets' n */
+} RateKey;
+
 struct CtiRateLog {
-	GHashTable *keys; /* char* -> GQueue* of gint64 times, GINT_TO_POINTER-free: boxed */
+	GHashTable *keys; /* char* -> RateKey* */
+	gint64 pruned;    /* the last NOW ratelimit_log_prune() swept at */
 };
 
-static void rate_queue_free(gpointer q)
+static void rate_key_free(gpointer data)
 {
-	g_queue_free_full(q, g_free);
+	RateKey *rk = data;
+
+	g_queue_clear_full(&rk->buckets, g_free);
+	g_free(rk);
 }
 
 /* ratelimit_log_new - see ratelimit.h */
@@ -111,7 +130,8 @@ CtiRateLog *ratelimit_log_new(void)
 {
 	CtiRateLog *log = g_new0(CtiRateLog, 1);
 
-	log->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rate_queue_free);
+	log->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rate_key_free);
+	log->pruned = G_MININT64;
 	return log;
 }
 
@@ -124,51 +144,89 @@ void ratelimit_log_free(CtiRateLog *log)
 	g_free(log);
 }
 
-/* rate_queue_trim - drop times older than an hour before NOW from the head */
-static void rate_queue_trim(GQueue *q, gint64 now)
+/* rate_key_trim - drop buckets older than an hour before NOW from the head */
+static void rate_key_trim(RateKey *rk, gint64 now)
 {
-	while (!g_queue_is_empty(q) && *(gint64 *)g_queue_peek_head(q) <= now - RATE_HOUR)
-		g_free(g_queue_pop_head(q));
+	RateBucket *b;
+
+	while ((b = g_queue_peek_head(&rk->buckets)) != NULL && b->second <= now - RATE_HOUR) {
+		rk->total -= b->n;
+		g_free(g_queue_pop_head(&rk->buckets));
+	}
 }
 
 /* ratelimit_log_add - see ratelimit.h */
 void ratelimit_log_add(CtiRateLog *log, const char *key, gint64 now)
 {
-	GQueue *q = g_hash_table_lookup(log->keys, key);
+	RateKey *rk = g_hash_table_lookup(log->keys, key);
+	GList *l;
+	RateBucket *b;
 
-	if (!q) {
-		q = g_queue_new();
-		g_hash_table_insert(log->keys, g_strdup(key), q);
+	if (!rk) {
+		rk = g_new0(RateKey, 1);
+		g_queue_init(&rk->buckets);
+		g_hash_table_insert(log->keys, g_strdup(key), rk);
 	}
-	rate_queue_trim(q, now);
-	g_queue_push_tail(q, g_memdup2(&now, sizeof now));
+	rate_key_trim(rk, now);
+	/* events come in time order, except when the log is filled again at start-up */
+	for (l = rk->buckets.tail; l && ((RateBucket *)l->data)->second > now; l = l->prev)
+		;
+	if (l && ((RateBucket *)l->data)->second == now) {
+		((RateBucket *)l->data)->n++;
+	} else {
+		b = g_new(RateBucket, 1);
+		b->second = now;
+		b->n = 1;
+		if (l)
+			g_queue_insert_after(&rk->buckets, l, b);
+		else
+			g_queue_push_head(&rk->buckets, b);
+	}
+	rk->total++;
 }
 
 /* ratelimit_log_count - see ratelimit.h */
 guint ratelimit_log_count(CtiRateLog *log, const char *key, gint64 now, int window)
 {
-	GQueue *q = g_hash_table_lookup(log->keys, key);
+	RateKey *rk = g_hash_table_lookup(log->keys, key);
 	guint n = 0;
+	GList *l;
 
-	for (GList *l = q ? q->tail : NULL; l; l = l->prev) {
-		gint64 t = *(gint64 *)l->data;
-		if (t <= now - window)
-			break;
-		if (t <= now)
-			n++;
+	if (!rk)
+		return 0;
+	if (window <= 2 * 60) {
+		for (l = rk->buckets.tail; l; l = l->prev) {
+			const RateBucket *b = l->data;
+
+			if (b->second <= now - window)
+				break;
+			if (b->second <= now)
+				n += b->n;
+		}
+		return n;
 	}
+	n = rk->total;
+	for (l = rk->buckets.head; l && ((RateBucket *)l->data)->second <= now - window; l = l->next)
+		n -= ((RateBucket *)l->data)->n;
+	for (l = rk->buckets.tail; l && ((RateBucket *)l->data)->second > now; l = l->prev)
+		n -= ((RateBucket *)l->data)->n;
 	return n;
 }
 
 static gboolean rate_prune_one(gpointer key, gpointer value, gpointer data)
 {
-	rate_queue_trim(value, *(gint64 *)data);
-	return g_queue_is_empty(value);
+	RateKey *rk = value;
+
+	rate_key_trim(rk, *(gint64 *)data);
+	return rk->total == 0;
 }
 
-/* ratelimit_log_prune - see ratelimit.h */
+/* ratelimit_log_prune - see ratelimit.h; sweeps every key at most once a second */
 void ratelimit_log_prune(CtiRateLog *log, gint64 now)
 {
+	if (now == log->pruned)
+		return;
+	log->pruned = now;
 	g_hash_table_foreach_remove(log->keys, rate_prune_one, &now);
 }
 

@@ -26,7 +26,7 @@ static gboolean store_each_since(CtiStore *store, const char *sql, gint64 since,
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		row(st, r);
-	sqlite3_finalize(st);
+	store_release(store, st);
 	return rc == SQLITE_DONE || store_sql_fail(store, rc, what, error);
 }
 
@@ -90,7 +90,7 @@ gboolean store_count_states(CtiStore *store, int *counts, GError **error)
 		if (state >= 0 && state <= CTI_JOB_LAST)
 			counts[state] = sqlite3_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_release(store, st);
 	return rc == SQLITE_DONE || store_sql_fail(store, rc, "count jobs", error);
 }
 
@@ -112,6 +112,6 @@ gboolean store_unconfirmed(CtiStore *store, int *count, gint64 *oldest_finished,
 		*count = sqlite3_column_int(st, 0);
 		*oldest_finished = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_release(store, st);
 	return rc == SQLITE_ROW || store_sql_fail(store, rc, "count unconfirmed notifications", error);
 }

@@ -72,7 +72,7 @@ GPtrArray *store_forwards(CtiStore *store, GError **error)
 		f->created = sqlite3_column_int64(st, 3);
 		g_ptr_array_add(list, f);
 	}
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc != SQLITE_DONE) {
 		store_sql_fail(store, rc, "list forwardings", error);
 		g_ptr_array_unref(list);

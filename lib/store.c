@@ -206,17 +206,43 @@ static gboolean store_exec(CtiStore *store, const char *sql, GError **error)
 	return TRUE;
 }
 
-/* store_prepare - see store-private.h */
+/* store_prepare - see store-private.h.  Preparing costs more than running most of
+ * these statements; SQLite prepares a kept statement again by itself when the
+ * schema changes. */
 sqlite3_stmt *store_prepare(CtiStore *store, const char *sql, GError **error)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+	sqlite3_stmt *st = g_hash_table_lookup(store->stmts, sql);
+	gboolean keep = st == NULL;
+	int rc;
 
+	if (st != NULL && !g_hash_table_contains(store->lent, st)) {
+		g_hash_table_add(store->lent, st);
+		return st;
+	}
+	st = NULL;
+	rc = sqlite3_prepare_v3(store->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL);
 	if (rc != SQLITE_OK) {
 		store_sql_fail(store, rc, "prepare", error);
 		return NULL;
 	}
+	if (keep) {
+		g_hash_table_insert(store->stmts, g_strdup(sql), st);
+		g_hash_table_add(store->lent, st);
+	}
 	return st;
+}
+
+/* store_release - see store-private.h */
+void store_release(CtiStore *store, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (!g_hash_table_remove(store->lent, st)) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 /* store_bind_text - see store-private.h */
@@ -233,7 +259,7 @@ gboolean store_step_done(CtiStore *store, sqlite3_stmt *st, const char *what, GE
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc != SQLITE_DONE)
 		return store_sql_fail(store, rc, what, error);
 	return TRUE;
@@ -254,7 +280,7 @@ static int store_user_version(CtiStore *store)
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_release(store, st);
 	return v;
 }
 
@@ -299,6 +325,11 @@ static gboolean store_configure(CtiStore *store, GError **error)
 	       store_exec(store, "PRAGMA foreign_keys=ON", error);
 }
 
+static void store_stmt_free(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
 /* store_open - open DB_PATH, create directories, apply migrations */
 CtiStore *store_open(const char *db_path, const char *spool_dir, GError **error)
 {
@@ -306,6 +337,8 @@ CtiStore *store_open(const char *db_path, const char *spool_dir, GError **error)
 	g_autofree char *db_dir = g_path_get_dirname(db_path);
 	int rc;
 
+	store->stmts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, store_stmt_free);
+	store->lent = g_hash_table_new(g_direct_hash, g_direct_equal);
 	store->db_path = g_strdup(db_path);
 	store->spool_dir = g_strdup(spool_dir);
 	if (g_mkdir_with_parents(spool_dir, 0750) < 0 || g_mkdir_with_parents(db_dir, 0750) < 0) {
@@ -331,6 +364,8 @@ void store_close(CtiStore *store)
 {
 	if (!store)
 		return;
+	g_clear_pointer(&store->lent, g_hash_table_unref);
+	g_clear_pointer(&store->stmts, g_hash_table_unref); /* finalizes the kept statements */
 	if (store->db)
 		sqlite3_close_v2(store->db);
 	g_free(store->db_path);
@@ -491,7 +526,7 @@ static gboolean store_insert_batch(CtiStore *store, CtiStoreSubmit *items, gsize
 	for (gsize i = 0; ok && i < n; i++)
 		if (items[i].error == NULL)
 			ok = store_insert_row(store, st, items[i].job, error);
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (!ok || !store_exec(store, "COMMIT", error)) {
 		store_rollback(store);
 		return FALSE;
@@ -631,7 +666,7 @@ static GPtrArray *store_collect_jobs(CtiStore *store, sqlite3_stmt *st, GError *
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		g_ptr_array_add(jobs, store_row_job(st));
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc != SQLITE_DONE) {
 		store_sql_fail(store, rc, "list jobs", error);
 		g_ptr_array_unref(jobs);
@@ -737,7 +772,7 @@ static gboolean store_job_exists(CtiStore *store, const char *job_id, GError **e
 		return FALSE;
 	store_bind_text(st, 1, job_id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc == SQLITE_ROW)
 		return TRUE;
 	if (rc == SQLITE_DONE)
@@ -832,7 +867,7 @@ GPtrArray *store_attempts(CtiStore *store, const char *job_id, GError **error)
 		a->call_id = store_col_text(st, 5);
 		g_ptr_array_add(list, a);
 	}
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc != SQLITE_DONE) {
 		store_sql_fail(store, rc, "list attempts", error);
 		g_ptr_array_unref(list);

@@ -243,7 +243,7 @@ START_TEST(test_eoh)
 }
 END_TEST
 
-/* a missing tmp_dir: 451 for a request, no harm to other mail */
+/* a missing tmp_dir: small mail, small requests included, never needs it */
 START_TEST(test_no_tmp_dir)
 {
 	Mail announced = {single_cti_headers, "Source: 2001\r\nDestination: 0312345678\r\n", 0};
@@ -258,16 +258,16 @@ START_TEST(test_no_tmp_dir)
 
 	g_free(config->tmp_dir);
 	config->tmp_dir = g_build_filename(tmp_root, "missing", NULL);
+	/* small mail never needs tmp_dir: a request is held in memory */
 	msg = drive_headers(&announced, &eoh, &error);
-	ck_assert_int_eq(eoh, FILTER_EOH_FAIL);
-	reply = reply_from_error(error);
-	ck_assert_str_eq(reply->rcode, "451");
-	g_clear_error(&error);
+	ck_assert_int_eq(eoh, FILTER_EOH_CONTINUE);
 	ck_assert(drive(&plain, &outcome, &error));
 	ck_assert(!outcome.is_request);
+	/* no ctid listens: 451, and not about tmp_dir */
 	ck_assert(!drive(&candidate, &outcome, &error));
-	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_TEMP));
-	ck_assert(strstr(error->message, "missing") != NULL);
+	reply = reply_from_error(error);
+	ck_assert_str_eq(reply->rcode, "451");
+	ck_assert(strstr(error->message, "missing") == NULL);
 }
 END_TEST
 
@@ -312,7 +312,7 @@ START_TEST(test_spool_only_when_needed)
 	ck_assert_int_eq(spool_creations(in), 1);
 	ck_assert(!drive(&candidate, &outcome, &error)); /* no ctid listens: 451 */
 	ck_assert(g_error_matches(error, FILTER_ERROR, FILTER_ERROR_TEMP));
-	ck_assert_int_eq(spool_creations(in), 1);
+	ck_assert_int_eq(spool_creations(in), 0); /* a small request stays in memory */
 	close(in);
 }
 END_TEST
@@ -627,6 +627,85 @@ START_TEST(test_explain_address)
 }
 END_TEST
 
+/* ---- early accept: [milter] request_addresses and who may be identified ---- */
+
+typedef struct {
+	const char *request_addresses;
+	const char *auth_authen;
+	const char *client_addr;
+	gboolean local;
+	const char *rcpt;
+	gboolean expect; /* may be a request: the milter goes on */
+} EarlyCase;
+
+static const EarlyCase early_cases[] = {
+    {"call", NULL, "192.0.2.7", FALSE, "<bob@test.example>", FALSE},
+    {"call", NULL, "192.0.2.7", FALSE, "<Call@test.example>", TRUE},
+    {"call", NULL, "192.0.2.7", FALSE, "<explain@test.example>", TRUE},
+    {"call", "alice", "192.0.2.7", FALSE, "<bob@test.example>", TRUE},
+    {"call", NULL, "192.0.2.7", TRUE, "<bob@test.example>", TRUE},
+    {"", NULL, "192.0.2.7", FALSE, "<bob@test.example>", TRUE},
+    {"call, @gw-b.example", NULL, "192.0.2.7", FALSE, "<x@GW-B.example>", TRUE},
+    {"call, @gw-b.example", NULL, "192.0.2.7", FALSE, "<x@gw-c.example>", FALSE},
+    {"call@gw-a.example", NULL, "192.0.2.7", FALSE, "<cti@gw-b.example>", FALSE},
+    /* a CTI address ([milter] cti_address, "call" here) always counts */
+    {"@gw-b.example", NULL, "192.0.2.7", FALSE, "<call@gw-c.example>", TRUE},
+};
+
+START_TEST(test_early_accept)
+{
+	const EarlyCase *c = &early_cases[_i];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthzStep) authz = NULL;
+	g_autoptr(FilterMsg) msg = NULL;
+
+	g_free(config->request_addresses);
+	config->request_addresses = g_strdup(c->request_addresses);
+	authz = authz_step_new(config, &error);
+	ck_assert_msg(authz != NULL, "%s", error ? error->message : "");
+	msg = filter_msg_new(config);
+	filter_msg_set_authz(msg, authz);
+	filter_msg_envelope(msg, "<alice@test.example>", c->auth_authen, c->client_addr);
+	filter_msg_recipient(msg, "<carol@elsewhere.example>");
+	filter_msg_recipient(msg, c->rcpt);
+	ck_assert_msg(filter_msg_may_be_request(msg, c->local) == c->expect,
+	              "request_addresses '%s', auth %s, rcpt %s", c->request_addresses,
+	              c->auth_authen ? c->auth_authen : "-", c->rcpt);
+}
+END_TEST
+
+/* a trusted network or relay may identify senders or carry traces: never accepted early */
+START_TEST(test_early_trusted)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthzStep) authz = NULL;
+	g_autoptr(FilterMsg) msg = NULL;
+	const char *setting = _i == 0 ? "trusted_networks" : "trusted_relays";
+
+	g_free(config->request_addresses);
+	config->request_addresses = g_strdup("call");
+	if (_i == 0) {
+		g_free(config->identity_methods);
+		config->identity_methods = g_strdup("auth,network");
+		g_free(config->trusted_networks);
+		config->trusted_networks = g_strdup("192.0.2.0/24");
+	} else {
+		g_free(config->trusted_relays);
+		config->trusted_relays = g_strdup("192.0.2.7/32");
+	}
+	authz = authz_step_new(config, &error);
+	ck_assert_msg(authz != NULL, "%s", error ? error->message : "");
+	msg = filter_msg_new(config);
+	filter_msg_set_authz(msg, authz);
+	filter_msg_envelope(msg, "<alice@test.example>", NULL, "192.0.2.7");
+	filter_msg_recipient(msg, "<bob@test.example>");
+	ck_assert_msg(filter_msg_may_be_request(msg, FALSE), "%s: accepted early", setting);
+	filter_msg_envelope(msg, "<alice@test.example>", NULL, "198.51.100.1");
+	ck_assert_msg(!filter_msg_may_be_request(msg, FALSE), "%s: other client not accepted",
+	              setting);
+}
+END_TEST
+
 /* the SMTP AUTH login drive_envelope() uses (NULL: none) */
 static const char *drive_auth = "alice";
 
@@ -793,6 +872,11 @@ static Suite *filter_suite(void)
 	tcase_add_loop_test(tc, test_explain_address, 0, G_N_ELEMENTS(explain_addr_cases));
 	tcase_add_loop_test(tc, test_eom_explain, 0, 2);
 	tcase_add_loop_test(tc, test_eom_explain_refused, 0, G_N_ELEMENTS(explain_refusals));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("filter_msg_may_be_request");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_early_accept, 0, G_N_ELEMENTS(early_cases));
+	tcase_add_loop_test(tc, test_early_trusted, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,8 +70,9 @@ def find_program(build_dir, src_dir, name):
 class Instance:
     """Instance - private pbx-sim + ctid + cti-milter sharing one mailcti.conf."""
 
-    def __init__(self, base, build_dir, src_dir, procs, time_scale=1.0):
+    def __init__(self, base, build_dir, src_dir, procs, time_scale=1.0, trusted="127.0.0.0/8"):
         self.base = base
+        self.trusted = trusted
         self.build_dir = build_dir
         self.src_dir = src_dir
         self.procs = procs
@@ -105,7 +106,10 @@ class Instance:
     def write_config(self):
         b = self.base
         with open(self.conf, "w") as f:
-            f.write("[milter]\nsocket=unix:%s\ntmp_dir=%s\nuser=postfix\nctid_timeout_ms=10000\n\n"
+            # requests go to call@bench.example: mail from an unidentified client to
+            # anyone else is accepted at DATA, unread
+            f.write("[milter]\nsocket=unix:%s\ntmp_dir=%s\nuser=postfix\nctid_timeout_ms=10000\n"
+                    "request_addresses=call@bench.example\n\n"
                     % (self.milter_socket, os.path.join(b, "milter-tmp")))
             f.write("[ctid]\nsocket=%s\nretrieval_socket=%s\nsocket_group=postfix\nretrieval_group=\n"
                     "spool_dir=%s\njobs_db=%s\nmedia_dir=%s\nsendmail=%s\nnotify_from=mailcti@bench.example\n"
@@ -114,8 +118,10 @@ class Instance:
                        os.path.join(b, "media"), self.sendmail))
             f.write("[pbx]\nhost=127.0.0.1\nport=%d\n\n" % self.csta_port)
             f.write("[routing]\ndb=%s\n\n" % os.path.join(b, "db", "routes.db"))
-            # senders from loopback are identified by their envelope sender
-            f.write("[identity]\nmethods=network\ntrusted_networks=127.0.0.0/8\n\n")
+            # senders from loopback are identified by their envelope sender (the same
+            # milter conversation as an SMTP AUTH login); P1's inbound cell trusts
+            # another address, so that its mail comes from an unidentified client
+            f.write("[identity]\nmethods=network\ntrusted_networks=%s\n\n" % self.trusted)
             f.write("[policy]\ndb=%s\n\n" % os.path.join(b, "db", "policy.db"))
             # no rate limits: the benchmarks send thousands of requests as one sender
             f.write("[limits]\n" + "".join("%s=0\n" % k for k in NO_LIMITS))

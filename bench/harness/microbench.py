@@ -1,7 +1,8 @@
 """microbench - build and run the C micro-benchmarks in bench/ (fsync, store_submit).
 
 They are compiled here, into the work directory, with the same warning flags
-as the tree; store-bench links the built lib (BUILD/lib/.libs/libmailcti.a).
+as the tree; store-bench and submit-bench link the built lib
+(BUILD/lib/.libs/libmailcti.a).
 Owns only the binaries and scratch files in its work directory.  What can
 fail: the lib is not built or store_submit is not implemented yet, which is
 NotMeasurable with the compiler's or program's reason.
@@ -28,7 +29,7 @@ def build(ctx, name):
         return out
     src = os.path.join(ctx.src_dir, "bench", name + ".c")
     argv = [os.environ.get("CC", "cc")] + CFLAGS + ["-o", out, src]
-    if name == "store-bench":
+    if name in ("store-bench", "submit-bench"):
         lib = os.path.join(ctx.build_dir, "lib", ".libs", "libmailcti.a")
         if not os.path.exists(lib):
             raise util.NotMeasurable("lib not built (%s missing)" % os.path.relpath(lib, ctx.build_dir))

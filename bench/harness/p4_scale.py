@@ -14,6 +14,11 @@ due at one common second (Not-Before a few seconds ahead), fire together; the
 rate of requests pbx-sim logs ("rx" lines) during that burst is what ctid
 drove (the busiest second is the figure).  Target >= 2,000 requests/s.  pbx-sim's own
 ceiling comes from pbxsim's bench/pbx-sim-bench.py when present.
+(c) SUBMIT rate and RSS at scale: bench/submit-bench.c (C, 8 clients, one
+connection per job as cti-milter does) fills a fresh private ctid with jobs due
+a day ahead, stopping at 1,000 / 10,000 / 100,000 live jobs; at each the rate
+over the last tenth of the jobs, and ctid's RSS.  Targets: >= 3,000 SUBMITs/s
+and RSS <= 200 MiB at 100,000.
 Owns the processes it starts.
 """
 
@@ -29,9 +34,12 @@ import time
 from . import util
 from .mailcti import Instance, find_program, request_text, submit_job, ipc_status
 from .pbxlog import PbxLog
+from . import microbench
 
 RSS_MIB = 40.0
 RATE = 2000.0
+SCALE_RATE = 3000.0
+SCALE_RSS_MIB = 200.0
 
 
 def iso(t):
@@ -163,6 +171,62 @@ def csta_rate(ctx, table, inst):
                " (for %d jobs)" % ok)
 
 
+def submit_scale(ctx, table, base, procs):
+    """submit_scale - (c): submit-bench against a fresh ctid; a row per level of live jobs, measured
+    over the last tenth of the jobs before it (at least 500): SUBMITs/s (wall), ctid's CPU per SUBMIT
+    (what a busy machine cannot blur), RSS."""
+    levels = [ctx.scale(1000, 200), ctx.scale(10000, 600), ctx.scale(100000, 1200)]
+    marks = []
+    for n in levels:
+        marks += [n - max(n // 10, ctx.scale(500, 100)), n]
+    try:
+        prog = microbench.build(ctx, "submit-bench")
+    except util.NotMeasurable as e:
+        table.add_nm(("SUBMIT rate at scale",), str(e))
+        return
+    inst = Instance(os.path.join(base, "scale"), ctx.build_dir, ctx.src_dir, procs, time_scale=10.0)
+    try:
+        inst.start_pbx()
+        inst.start_ctid()
+        idle = util.proc_status(inst.ctid.pid, "VmRSS")
+        p = subprocess.Popen([prog, inst.ctid_socket, "8"] + [str(m) for m in marks], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = []
+        for i, _ in enumerate(marks):
+            line = p.stdout.readline()
+            if not line.startswith("mark "):
+                break
+            _, vals = microbench.parse(line)
+            seen.append((vals, util.proc_cpu_seconds(inst.ctid.pid), util.proc_status(inst.ctid.pid, "VmRSS"),
+                         ipc_status(inst.ctid_socket)))
+            if i + 1 < len(marks):
+                p.stdin.write("\n")
+                p.stdin.flush()
+        _, err = p.communicate(timeout=60)
+        if len(seen) < 2:
+            table.add_nm(("SUBMIT rate at scale",), "submit-bench: %s" % (err.strip()[-300:] or "no output"))
+            return
+        for (v0, cpu0, _, _), (vals, cpu1, rss, st) in zip(seen[0::2], seen[1::2]):
+            n, window = int(vals["n"]), int(vals["n"] - v0["n"])
+            live = int(st.get("jobs-queued", "0") or 0)
+            cpu_ms = 1000.0 * (cpu1 - cpu0) / window if cpu0 is not None and cpu1 is not None else float("nan")
+            last = n == levels[-1]
+            table.add("SUBMIT rate / ctid RSS at %d live jobs" % n,
+                      "%.0f /s, %.1f MiB" % (vals["rate"], rss / 1024.0),
+                      "ctid %.3f ms CPU/SUBMIT; over the last %d; queued=%d, errors=%d" %
+                      (cpu_ms, window, live, vals["errors"]),
+                      util.verdict(vals["rate"] >= SCALE_RATE and rss / 1024.0 <= SCALE_RSS_MIB and live >= n,
+                                   ">= %g /s, <= %g MiB" % (SCALE_RATE, SCALE_RSS_MIB)) if last else "")
+        table.note("SUBMIT at scale: submit-bench, 8 clients, one connection per job, jobs due a day ahead; "
+                   "ctid idle RSS %.1f MiB" % ((idle or 0) / 1024.0))
+        if err.strip():
+            table.note(err.strip().splitlines()[-1])
+    except util.NotMeasurable as e:
+        table.add_nm(("SUBMIT rate at scale",), str(e))
+    finally:
+        inst.stop()
+
+
 CEILING_LINE = re.compile(r"^(\S+)\s+(\d+) requests\s+([0-9.]+) req/s wall\s+([0-9.]+|inf) req/CPU-s(.*)$")
 
 
@@ -222,6 +286,9 @@ def run(ctx):
             ctx.progress("P4 CSTA burst done")
             live_jobs(ctx, table, inst)
             ctx.progress("P4 live jobs done")
+        inst.stop()
+        submit_scale(ctx, table, base, procs)
+        ctx.progress("P4 SUBMIT at scale done")
     finally:
         inst.stop()
         procs.stop_all()

@@ -8,6 +8,8 @@ deny 00, +, 0900, 0137 and 118.
 """
 import base64
 import configparser
+import os
+import re
 import smtplib
 import time
 from email.mime.application import MIMEApplication
@@ -231,6 +233,65 @@ def test_abuse_forged_job_header(ctx):
     _check(got.get("X-CTI-Hop") is None, "a forged X-CTI-Hop header reached bob's mailbox")
 
 
+def _log_tail(path, offset):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def _queue_id(stack, msgid, timeout=10.0):
+    """The Postfix queue id of the mail with MSGID, from the maillog."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in _log_tail(stack.log_path("maillog"), 0).splitlines():
+            m = re.search(r"cleanup\[\d+\]: ([0-9A-F]+): message-id=%s" % re.escape(msgid), line)
+            if m:
+                return m.group(1)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
+def test_abuse_unseen_forged_headers(ctx):
+    """Mail that cannot be a request (no AUTH, no trusted client, not to a request address) is
+    accepted by cti-milter at DATA without being read; Postfix's header_checks still remove forged
+    X-CTI-Job and X-CTI-Notification headers.  ctid's own notifications, which come in through
+    pickup with X-CTI-Notification, are still confirmed by the milter and delivered."""
+    stack = ctx.stack
+    milter_log = stack.log_path("milter.log")
+    start = os.path.getsize(milter_log)
+    msg = MIMEText("hello\n")
+    msg["From"] = "outsider@client.example"
+    msg["To"] = stack.address("bob")
+    msg["Subject"] = "forged, unauthenticated"
+    msg["Message-ID"] = make_msgid(domain="client.example")
+    msg["Date"] = formatdate()
+    msg["X-CTI-Job"] = "0123456789abcdef0123456789abcdef"
+    msg["X-CTI-Notification"] = "0123456789abcdef0123456789abcdef 00112233445566778899aabbccddeeff 1"
+    res = _smtp(stack, None, "outsider@client.example", libmail.as_bytes(msg), rcpt=stack.address("bob"))
+    _check(res.code == 250, "plain mail answered %d %s" % (res.code, res.text))
+    found = find_mail(stack.maildir("bob"), header_is("Message-ID", msg["Message-ID"]), 30)
+    _check(found is not None, "the mail did not reach bob")
+    _, got = found
+    _check(got.get("X-CTI-Job") is None, "a forged X-CTI-Job header reached bob's mailbox")
+    _check(got.get("X-CTI-Notification") is None, "a forged X-CTI-Notification header reached bob's mailbox")
+    qid = _queue_id(stack, msg["Message-ID"])
+    _check(qid is not None, "no queue id for %s in the maillog" % msg["Message-ID"])
+    seen = [line for line in _log_tail(milter_log, start).splitlines() if qid in line or "header" in line]
+    _check(not seen, "cti-milter read the mail it should have accepted unseen: %s" % seen[:3])
+
+    start = os.path.getsize(milter_log)
+    req, data = _request(ctx, "alice", [("Source", "2001"), ("Destination", "2004"), ("Notify", "yes")])
+    res = _smtp(stack, "alice", stack.address("alice"), data)
+    _check(res.code == 250, "request answered %d %s" % (res.code, res.text))
+    found = find_mail(stack.maildir("alice"), in_reply_to(req["Message-ID"]), NOTIFY_TIMEOUT)
+    _check(found is not None, "no notification for the request")
+    _check(found[1].get("X-CTI-Notification") is None, "the notification kept its X-CTI-Notification header")
+    confirmed = [line for line in _log_tail(milter_log, start).splitlines()
+                 if re.search(r": notification \S+ \S+ \S+ confirmed", line)]
+    _check(confirmed, "cti-milter logged no confirmed notification")
+
+
 def test_abuse_crlf_request_id(ctx):
     """CR/LF smuggled into Request-Id (base64 part) never becomes a header of the notification."""
     t0 = time.time()
@@ -286,6 +347,7 @@ TESTS = [
     test_abuse_auto_submitted,
     test_abuse_rate_limit,
     test_abuse_forged_job_header,
+    test_abuse_unseen_forged_headers,
     test_abuse_crlf_request_id,
     test_abuse_forwarded_request,
 ]
