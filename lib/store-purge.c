@@ -32,7 +32,7 @@ static GPtrArray *purge_candidates(CtiStore *store, gint64 before, gint64 *last_
 	sqlite3_stmt *st = store_prepare(
 	    store,
 	    "SELECT id, finished FROM jobs WHERE state IN ('success', 'failed', 'timeout', "
-	    "'cancelled', 'refused', 'expired') AND finished > 0 AND finished < ? "
+	    "'cancelled', 'refused', 'expired', 'dry-run') AND finished > 0 AND finished < ? "
 	    "AND NOT (notify_token IS NOT NULL AND notified = 0) "
 	    "AND (finished > ? OR (finished = ? AND id > ?)) ORDER BY finished, id LIMIT ?",
 	    error);
@@ -51,7 +51,7 @@ static GPtrArray *purge_candidates(CtiStore *store, gint64 before, gint64 *last_
 		g_ptr_array_add(ids, store_col_text(st, 0));
 		*last_finished = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_release(store, st);
 	if (rc != SQLITE_DONE) {
 		g_ptr_array_unref(ids);
 		store_sql_fail(store, rc, "list finished jobs", error);
@@ -78,8 +78,7 @@ static gboolean purge_rows(CtiStore *store, GPtrArray *ids, GError **error)
 		store_bind_text(st, 1, g_ptr_array_index(ids, i));
 		rc = sqlite3_step(st);
 	}
-	if (st != NULL)
-		sqlite3_finalize(st);
+	store_release(store, st);
 	if (st == NULL || (rc != SQLITE_DONE && !store_sql_fail(store, rc, "delete jobs", error)) ||
 	    !purge_exec(store, "COMMIT", error)) {
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
