@@ -28,6 +28,27 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
     raise RuntimeError("no free port")
 
 
+def free_sip_port():
+    """A port free on 127.0.0.1 for UDP and TCP, and port+1 for TCP (a SIP UA binds all
+    three: UDP, TCP and TLS)."""
+    for _ in range(50):
+        port = free_port()
+        socks = []
+        try:
+            for kind, p in ((socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
+                            (socket.SOCK_STREAM, port + 1)):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free SIP port")
+
+
 def free_range(n):
     """N consecutive free UDP ports (best effort: probed now)."""
     for _ in range(50):
@@ -280,26 +301,31 @@ def start_baresip(procs, name, voice_wav, extra_modules=(), answermode="auto"):
     home = os.path.join(procs.workdir, name)
     dump = os.path.join(home, "dump")
     os.makedirs(dump, exist_ok=True)
-    port = free_port()
-    cons = free_port()
-    lo, hi = free_range(20)
-    modules = ["g711", "aufile", "sndfile", "cons"] + list(extra_modules)
-    with open(os.path.join(home, "config"), "w") as f:
-        f.write("module_path /usr/lib/baresip/modules\n")
-        f.write("sip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\nrtp_ports %d-%d\n"
-                "audio_player alsa,null\naudio_source aufile,%s\naudio_alert alsa,null\n"
-                "snd_path %s\ncons_listen 127.0.0.1:%d\n" % (port, lo, hi, voice_wav, dump, cons))
-        for m in modules:
-            f.write("module %s.so\n" % m)
-        f.write("module_app account.so\nmodule_app menu.so\n")
-    with open(os.path.join(home, "accounts"), "w") as f:
-        f.write("<sip:%s@127.0.0.1:%d;transport=udp>;regint=0;answermode=%s;"
-                "audio_codecs=PCMU,PCMA\n" % (name, port, answermode))
-    p = procs.start(name, ["baresip", "-f", home], stdin=subprocess.DEVNULL)
-    wait_for(lambda: "baresip is ready" in log_text(p) or p.poll() is not None, 15,
-             "baresip " + name)
-    if p.poll() is not None:
-        raise AssertionError("baresip exited:\n" + log_text(p))
+    # a port found free can be taken before baresip binds it: try again with new ones
+    for attempt in range(5):
+        port = free_sip_port()
+        cons = free_port()
+        lo, hi = free_range(20)
+        modules = ["g711", "aufile", "sndfile", "cons"] + list(extra_modules)
+        with open(os.path.join(home, "config"), "w") as f:
+            f.write("module_path /usr/lib/baresip/modules\n")
+            f.write("sip_listen 127.0.0.1:%d\nnet_interface 127.0.0.1\nrtp_ports %d-%d\n"
+                    "audio_player alsa,null\naudio_source aufile,%s\naudio_alert alsa,null\n"
+                    "snd_path %s\ncons_listen 127.0.0.1:%d\n" % (port, lo, hi, voice_wav, dump, cons))
+            for m in modules:
+                f.write("module %s.so\n" % m)
+            f.write("module_app account.so\nmodule_app menu.so\n")
+        with open(os.path.join(home, "accounts"), "w") as f:
+            f.write("<sip:%s@127.0.0.1:%d;transport=udp>;regint=0;answermode=%s;"
+                    "audio_codecs=PCMU,PCMA\n" % (name, port, answermode))
+        p = procs.start(name, ["baresip", "-f", home], stdin=subprocess.DEVNULL)
+        wait_for(lambda: "baresip is ready" in log_text(p) or p.poll() is not None, 15,
+                 "baresip " + name)
+        if p.poll() is None:
+            break
+        if "Address already in use" not in log_text(p) or attempt == 4:
+            raise AssertionError("baresip exited:\n" + log_text(p))
+        procs.stop(p)
     p.uri = "sip:%s@127.0.0.1:%d" % (name, port)
     p.dump = dump
     p.cons = cons
