@@ -96,6 +96,17 @@ def unesc(v):
     return "".join(out)
 
 
+
+def read_head(s):
+    """bytes read from socket S up to the end of a frame's header (or the stream's end)"""
+    buf = b""
+    while b"\n\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
 def ipc(path, verb, fields=(), body=None, timeout=10):
     head = "MCTI/1 %s\n" % verb
     for k, v in fields:
@@ -107,12 +118,7 @@ def ipc(path, verb, fields=(), body=None, timeout=10):
     s.settimeout(timeout)
     s.connect(path)
     s.sendall(data)
-    buf = b""
-    while b"\n\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
+    buf = read_head(s)
     s.close()
     lines = buf.split(b"\n\n", 1)[0].decode().split("\n")
     reply = {"verb": lines[0].split(" ", 1)[1] if " " in lines[0] else lines[0]}

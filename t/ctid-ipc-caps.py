@@ -62,12 +62,7 @@ def head_only(path, verb, body_length):
     """send a frame header announcing BODY_LENGTH bytes; ctid's reply verb and Reason"""
     s = connect(path)
     s.sendall(("MCTI/1 %s\nBody-Length: %d\n\n" % (verb, body_length)).encode())
-    buf = b""
-    while b"\n\n" not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
+    buf = e2e.read_head(s)
     s.close()
     return buf.decode(errors="replace")
 
