@@ -96,7 +96,6 @@ def unesc(v):
     return "".join(out)
 
 
-
 def read_head(s):
     """bytes read from socket S up to the end of a frame's header (or the stream's end)"""
     buf = b""
@@ -106,6 +105,7 @@ def read_head(s):
             break
         buf += chunk
     return buf
+
 
 def ipc(path, verb, fields=(), body=None, timeout=10):
     head = "MCTI/1 %s\n" % verb
